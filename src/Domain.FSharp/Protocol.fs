@@ -1,0 +1,165 @@
+namespace CohortSync.Domain
+
+open System
+
+// ==== Identifiers =================================================================================
+// Mixpanel sends its ids as strings, but some senders use JSON numbers: both are kept as their text.
+
+module internal Text =
+    let check (limit: int) (path: string) (raw: string) : Validation<string> =
+        if String.IsNullOrWhiteSpace raw then
+            Validation.fail path "must not be empty"
+        elif raw.Length > limit then
+            Validation.fail path $"must be at most {limit} characters"
+        else
+            Ok raw
+
+    let orThrow (name: string) (v: Validation<'T>) =
+        match v with
+        | Ok x -> x
+        | Error ps -> invalidArg name (ps |> List.map string |> String.concat "; ")
+
+/// The id of the Mixpanel project that produced a cohort (`mixpanel_project_id`).
+type ProjectId =
+    private
+    | ProjectId of string
+
+    member this.Value = let (ProjectId v) = this in v
+    override this.ToString() = this.Value
+    static member MaxLength = 255
+    /// Validates raw text; the path names the field in problems.
+    static member Create(path, raw) = Text.check ProjectId.MaxLength path raw |> Result.map ProjectId
+    /// For text already validated (read back from storage); throws on invalid text.
+    static member Of(raw) = ProjectId.Create("projectId", raw) |> Text.orThrow "raw"
+
+/// The id of a cohort within its project (`mixpanel_cohort_id`).
+type CohortId =
+    private
+    | CohortId of string
+
+    member this.Value = let (CohortId v) = this in v
+    override this.ToString() = this.Value
+    static member MaxLength = 255
+    static member Create(path, raw) = Text.check CohortId.MaxLength path raw |> Result.map CohortId
+    static member Of(raw) = CohortId.Create("cohortId", raw) |> Text.orThrow "raw"
+
+/// One export of a cohort (`mixpanel_session_id`): the set of pages that belong together.
+type SessionId =
+    private
+    | SessionId of string
+
+    member this.Value = let (SessionId v) = this in v
+    override this.ToString() = this.Value
+    static member MaxLength = 255
+    static member Create(path, raw) = Text.check SessionId.MaxLength path raw |> Result.map SessionId
+    static member Of(raw) = SessionId.Create("sessionId", raw) |> Text.orThrow "raw"
+
+/// A Mixpanel user (`mixpanel_distinct_id`).
+type DistinctId =
+    private
+    | DistinctId of string
+
+    member this.Value = let (DistinctId v) = this in v
+    override this.ToString() = this.Value
+    static member MaxLength = 1024
+    static member Create(path, raw) = Text.check DistinctId.MaxLength path raw |> Result.map DistinctId
+    static member Of(raw) = DistinctId.Create("distinctId", raw) |> Text.orThrow "raw"
+
+// ==== Actions and pages ===========================================================================
+
+/// What a webhook call carries.
+type WebhookAction =
+    /// The whole cohort: replace what is held with the union of the session's pages.
+    | Members
+    /// Users who entered the cohort since the last successful sync.
+    | AddMembers
+    /// Users who left the cohort since the last successful sync.
+    | RemoveMembers
+
+    /// The name on the wire: `members`, `add_members`, `remove_members`.
+    member this.WireName =
+        match this with
+        | Members -> "members"
+        | AddMembers -> "add_members"
+        | RemoveMembers -> "remove_members"
+
+    override this.ToString() = this.WireName
+
+    static member All = [| Members; AddMembers; RemoveMembers |]
+
+    /// Reads a wire name; `None` for anything else.
+    static member TryParse(wireName: string) =
+        WebhookAction.All |> Array.tryFind (fun a -> a.WireName = wireName)
+
+    /// Reads a wire name known to be valid (as stored); throws on anything else.
+    static member FromWireName(wireName: string) =
+        match WebhookAction.TryParse wireName with
+        | Some a -> a
+        | None -> invalidArg (nameof wireName) $"not a webhook action: {wireName}"
+
+/// A full copy (`members`) or a diff (`add_members` + `remove_members`).
+type SessionKind =
+    | Full
+    | Diff
+
+    static member Of(action: WebhookAction) =
+        match action with
+        | Members -> Full
+        | AddMembers
+        | RemoveMembers -> Diff
+
+    /// The actions whose pages must all be in before a session of this kind commits.
+    member this.Actions =
+        match this with
+        | Full -> [| Members |]
+        | Diff -> [| AddMembers; RemoveMembers |]
+
+    override this.ToString() =
+        match this with
+        | Full -> "full"
+        | Diff -> "diff"
+
+    /// Reads the name `ToString` writes (as stored); throws on anything else.
+    static member FromName(name: string) =
+        match name with
+        | "full" -> Full
+        | "diff" -> Diff
+        | other -> invalidArg (nameof name) $"not a session kind: {other}"
+
+/// `page_info`: this is page `PageCount` (from 1) of `TotalPages` for its session and action.
+type PageInfo =
+    { TotalPages: int
+      PageCount: int }
+
+    /// Mixpanel sends at most 1,000 users a page and 10 million a cohort; this bound leaves room.
+    static member MaxTotalPages = 1_000_000
+
+/// A cohort member as Mixpanel exports it. `Properties` is a JSON object holding every other
+/// exported property, verbatim (nested objects included); `{}` when there are none.
+type Member =
+    { DistinctId: DistinctId
+      Email: string option
+      FirstName: string option
+      LastName: string option
+      PhoneNumber: string option
+      Properties: string }
+
+    // C# callers read absent fields as null.
+    member this.EmailOrNull = Option.toObj this.Email
+    member this.FirstNameOrNull = Option.toObj this.FirstName
+    member this.LastNameOrNull = Option.toObj this.LastName
+    member this.PhoneNumberOrNull = Option.toObj this.PhoneNumber
+
+/// One webhook call: one page of one action of one session of one cohort.
+type WebhookPage =
+    { Action: WebhookAction
+      ProjectId: ProjectId
+      CohortId: CohortId
+      CohortName: string option
+      CohortDescription: string option
+      SessionId: SessionId
+      PageInfo: PageInfo
+      Members: Member array }
+
+    member this.CohortNameOrNull = Option.toObj this.CohortName
+    member this.CohortDescriptionOrNull = Option.toObj this.CohortDescription

@@ -1,0 +1,220 @@
+/// Session assembly for one cohort, as a decider: pages arrive in any order, any number of times,
+/// and a session commits once, when the last of its pages is in. Membership itself is not held
+/// here: a commit event tells the host to apply the session's staged pages (see `Membership`).
+module CohortSync.Domain.SessionAssembly
+
+// ==== Events ======================================================================================
+
+/// What became true of a cohort's sessions.
+type Event =
+    /// The first page of a session not seen before arrived.
+    | SessionOpened of SessionId: SessionId * Kind: SessionKind
+    /// A newer session opened before this one committed: it never will.
+    | SessionSuperseded of SessionId: SessionId * By: SessionId
+    /// A page disagreed on `total_pages` with what its action had recorded: its pages so far are dropped.
+    | ActionRestarted of SessionId: SessionId * Action: WebhookAction * TotalPages: int
+    /// A page was stored (staged, invisible until the session commits).
+    | PageStored of SessionId: SessionId * Action: WebhookAction * PageInfo: PageInfo
+    /// Every page is in: the session's pages are applied to membership, atomically.
+    | SessionCommitted of SessionId: SessionId * Kind: SessionKind
+
+// ==== State =======================================================================================
+
+/// Where a session stands.
+type SessionStatus =
+    | Open
+    | Committed
+    | Superseded
+
+    override this.ToString() =
+        match this with
+        | Open -> "open"
+        | Committed -> "committed"
+        | Superseded -> "superseded"
+
+    /// Reads the name `ToString` writes (as stored); throws on anything else.
+    static member FromName(name: string) =
+        match name with
+        | "open" -> Open
+        | "committed" -> Committed
+        | "superseded" -> Superseded
+        | other -> invalidArg (nameof name) $"not a session status: {other}"
+
+/// The pages received so far for one action of a session.
+type ActionProgress =
+    { TotalPages: int
+      Received: Set<int> }
+
+    member this.IsComplete = this.Received.Count = this.TotalPages
+
+    /// For C# callers rebuilding state from storage.
+    static member Of(totalPages: int, received: int seq) =
+        { TotalPages = totalPages
+          Received = Set.ofSeq received }
+
+/// One session of a cohort.
+type Session =
+    { SessionId: SessionId
+      Kind: SessionKind
+      Status: SessionStatus
+      Progress: Map<WebhookAction, ActionProgress> }
+
+    /// True when every action of the session's kind has all its pages.
+    member this.IsComplete =
+        this.Kind.Actions
+        |> Array.forall (fun a -> this.Progress |> Map.tryFind a |> Option.exists _.IsComplete)
+
+    /// For C# callers rebuilding state from storage.
+    static member Of(sessionId, kind, status, progress: (WebhookAction * ActionProgress) seq) =
+        { SessionId = sessionId
+          Kind = kind
+          Status = status
+          Progress = Map.ofSeq progress }
+
+/// The sessions of one cohort. A decision reads only the page's own session and the open ones, so
+/// a host may load just those.
+type State =
+    { Sessions: Map<SessionId, Session> }
+
+    static member Of(sessions: Session seq) =
+        { Sessions = sessions |> Seq.map (fun s -> s.SessionId, s) |> Map.ofSeq }
+
+    member this.TryFind(sessionId: SessionId) = this.Sessions |> Map.tryFind sessionId
+
+module Fold =
+
+    let initial: State = { Sessions = Map.empty }
+
+    let private update sessionId f (state: State) =
+        match state.Sessions |> Map.tryFind sessionId with
+        | Some s -> { state with Sessions = state.Sessions |> Map.add sessionId (f s) }
+        | None -> state
+
+    let private progress action f (s: Session) =
+        { s with Progress = s.Progress |> Map.change action (fun p -> Some(f p)) }
+
+    /// Never throws: an event about an unknown session changes nothing.
+    let evolve (state: State) (event: Event) : State =
+        match event with
+        | SessionOpened(id, kind) ->
+            { state with
+                Sessions =
+                    state.Sessions
+                    |> Map.add
+                        id
+                        { SessionId = id
+                          Kind = kind
+                          Status = Open
+                          Progress = Map.empty } }
+        | SessionSuperseded(id, _) -> state |> update id (fun s -> { s with Status = Superseded })
+        | ActionRestarted(id, action, total) ->
+            state
+            |> update id (progress action (fun _ -> { TotalPages = total; Received = Set.empty }))
+        | PageStored(id, action, info) ->
+            let add (p: ActionProgress option) =
+                match p with
+                | Some p -> { p with Received = p.Received.Add info.PageCount }
+                | None ->
+                    { TotalPages = info.TotalPages
+                      Received = Set.singleton info.PageCount }
+
+            state |> update id (progress action add)
+        | SessionCommitted(id, _) -> state |> update id (fun s -> { s with Status = Committed })
+
+    let fold: State -> Event seq -> State = Seq.fold evolve
+
+// ==== Decisions ===================================================================================
+
+/// What happened to a page, as the sender is told (all are acknowledged except `ActionConflict`).
+type PageOutcome =
+    /// Staged; the session still waits for other pages.
+    | Stored
+    /// Staged, and it was the last one: the session committed.
+    | Committed
+    /// This page of this session and action was already stored: nothing changes.
+    | Duplicate
+    /// The session already committed: nothing changes.
+    | AlreadyCommitted
+    /// A newer session of the cohort began: this session will never commit, so nothing changes.
+    | Superseded
+    /// The page's action does not belong to the session's kind (a `members` page in a diff
+    /// session, say): the page is refused and nothing changes.
+    | ActionConflict of Message: string
+
+    /// True when the page changed the state (so its members must be staged).
+    member this.IsAccepted =
+        match this with
+        | Stored
+        | Committed -> true
+        | Duplicate
+        | AlreadyCommitted
+        | Superseded
+        | ActionConflict _ -> false
+
+    override this.ToString() =
+        match this with
+        | Stored -> "stored"
+        | Committed -> "committed"
+        | Duplicate -> "duplicate"
+        | AlreadyCommitted -> "already_committed"
+        | Superseded -> "superseded"
+        | ActionConflict _ -> "action_conflict"
+
+/// The outcome of a page and the events that record it (empty when nothing changes).
+type PageDecision =
+    { Outcome: PageOutcome
+      Events: Event array }
+
+module Decisions =
+
+    let private accept (info: WebhookPage) (session: Session) (opening: Event list) =
+        let action, pageInfo = info.Action, info.PageInfo
+
+        let restart =
+            match session.Progress |> Map.tryFind action with
+            | Some p when p.TotalPages <> pageInfo.TotalPages ->
+                [ ActionRestarted(session.SessionId, action, pageInfo.TotalPages) ]
+            | _ -> []
+
+        let stored = opening @ restart @ [ PageStored(session.SessionId, action, pageInfo) ]
+        let after = Fold.fold { Sessions = Map.ofList [ session.SessionId, session ] } stored
+
+        if after.Sessions[session.SessionId].IsComplete then
+            { Outcome = Committed
+              Events = Array.ofList (stored @ [ SessionCommitted(session.SessionId, session.Kind) ]) }
+        else
+            { Outcome = Stored
+              Events = Array.ofList stored }
+
+    /// Decides what a page does to a cohort's sessions. Idempotent: a page whose effect is already
+    /// in the state yields no events.
+    [<CompiledName("Decide")>]
+    let decide (page: WebhookPage) (state: State) : PageDecision =
+        let ignored outcome = { Outcome = outcome; Events = [||] }
+
+        match state.TryFind page.SessionId with
+        | None ->
+            let kind = SessionKind.Of page.Action
+
+            let supersede =
+                [ for s in state.Sessions.Values do
+                      if s.Status = Open then
+                          SessionSuperseded(s.SessionId, page.SessionId) ]
+
+            let opened = SessionOpened(page.SessionId, kind)
+            let fresh = Fold.evolve Fold.initial opened
+            accept page fresh.Sessions[page.SessionId] (opened :: supersede)
+        | Some s ->
+            match s.Status with
+            | SessionStatus.Committed -> ignored AlreadyCommitted
+            | SessionStatus.Superseded -> ignored Superseded
+            | Open when SessionKind.Of page.Action <> s.Kind ->
+                ignored (
+                    ActionConflict
+                        $"session {s.SessionId} is a {s.Kind} sync; a {page.Action.WireName} page cannot be part of it"
+                )
+            | Open ->
+                match s.Progress |> Map.tryFind page.Action with
+                | Some p when p.TotalPages = page.PageInfo.TotalPages && p.Received.Contains page.PageInfo.PageCount ->
+                    ignored Duplicate
+                | _ -> accept page s []

@@ -1,0 +1,277 @@
+namespace CohortSync.Domain
+
+open System
+open System.Buffers
+open System.Text.Encodings.Web
+open System.Text.Json
+
+/// Reads a webhook body into a `WebhookPage`, reporting every problem with its JSON path, and writes
+/// one back in Mixpanel's format (the simulator and the tests send what this writes).
+module WebhookJson =
+
+    // ==== Reading ==================================================================================
+
+    let private knownMemberFields =
+        set [ "mixpanel_distinct_id"; "email"; "first_name"; "last_name"; "phone_number" ]
+
+    // Extra properties are kept as written: non-ASCII stays as it is rather than becoming \uXXXX.
+    let private writerOptions = JsonWriterOptions(Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
+
+    let private tryProperty (name: string) (el: JsonElement) =
+        match el.TryGetProperty name with
+        | true, v when v.ValueKind <> JsonValueKind.Null && v.ValueKind <> JsonValueKind.Undefined -> Some v
+        | _ -> None
+
+    /// Ids arrive as strings or, from some senders, as numbers: either way the text is the id.
+    let private idText path (el: JsonElement option) : Validation<string> =
+        match el with
+        | None -> Validation.fail path "is required"
+        | Some v when v.ValueKind = JsonValueKind.String -> Ok(v.GetString())
+        | Some v when v.ValueKind = JsonValueKind.Number -> Ok(v.GetRawText())
+        | Some _ -> Validation.fail path "must be a string or a number"
+
+    let private optionalText path (el: JsonElement option) : Validation<string option> =
+        match el with
+        | None -> Ok None
+        | Some v when v.ValueKind = JsonValueKind.String -> Ok(Some(v.GetString()))
+        | Some v when v.ValueKind = JsonValueKind.Number -> Ok(Some(v.GetRawText()))
+        | Some _ -> Validation.fail path "must be a string"
+
+    let private integer path (el: JsonElement option) : Validation<int> =
+        match el with
+        | None -> Validation.fail path "is required"
+        | Some v when v.ValueKind = JsonValueKind.Number ->
+            match v.TryGetInt32() with
+            | true, n -> Ok n
+            | _ -> Validation.fail path "must be an integer"
+        | Some v when v.ValueKind = JsonValueKind.String ->
+            match Int32.TryParse(v.GetString(), Globalization.NumberStyles.None, Globalization.CultureInfo.InvariantCulture) with
+            | true, n -> Ok n
+            | _ -> Validation.fail path "must be an integer"
+        | Some _ -> Validation.fail path "must be an integer"
+
+    let private action (el: JsonElement option) : Validation<WebhookAction> =
+        let expected = "must be one of members, add_members, remove_members"
+
+        match el with
+        | Some v when v.ValueKind = JsonValueKind.String ->
+            match WebhookAction.TryParse(v.GetString()) with
+            | Some a -> Ok a
+            | None -> Validation.fail "action" expected
+        | Some _ -> Validation.fail "action" expected
+        | None -> Validation.fail "action" "is required"
+
+    let private pageInfo (parameters: JsonElement) : Validation<PageInfo> =
+        let path = "parameters.page_info"
+
+        match tryProperty "page_info" parameters with
+        | None -> Validation.fail path "is required"
+        | Some pi when pi.ValueKind <> JsonValueKind.Object -> Validation.fail path "must be an object"
+        | Some pi ->
+            validation {
+                let! total = integer $"{path}.total_pages" (tryProperty "total_pages" pi)
+                and! count = integer $"{path}.page_count" (tryProperty "page_count" pi)
+
+                return!
+                    if total < 1 || total > PageInfo.MaxTotalPages then
+                        Validation.fail $"{path}.total_pages" $"must be between 1 and {PageInfo.MaxTotalPages}"
+                    elif count < 1 || count > total then
+                        Validation.fail $"{path}.page_count" $"must be between 1 and total_pages ({total})"
+                    else
+                        Ok { TotalPages = total; PageCount = count }
+            }
+
+    /// Writes every property that is not one of the named fields into one JSON object, verbatim.
+    let private extraProperties (buffer: ArrayBufferWriter<byte>) (m: JsonElement) =
+        let mutable any = false
+
+        for p in m.EnumerateObject() do
+            if not (knownMemberFields.Contains p.Name) then any <- true
+
+        if not any then
+            "{}"
+        else
+            buffer.ResetWrittenCount()
+            use writer = new Utf8JsonWriter(buffer, writerOptions)
+            writer.WriteStartObject()
+
+            for p in m.EnumerateObject() do
+                if not (knownMemberFields.Contains p.Name) then
+                    writer.WritePropertyName p.Name
+                    p.Value.WriteTo writer
+
+            writer.WriteEndObject()
+            writer.Flush()
+            Text.Encoding.UTF8.GetString buffer.WrittenSpan
+
+    let private memberAt (buffer: ArrayBufferWriter<byte>) (i: int) (m: JsonElement) : Validation<Member> =
+        let path = $"parameters.members[{i}]"
+
+        if m.ValueKind <> JsonValueKind.Object then
+            Validation.fail path "must be an object"
+        else
+            let field name = tryProperty name m
+            let at name = $"{path}.{name}"
+
+            validation {
+                let! distinctId =
+                    idText (at "mixpanel_distinct_id") (field "mixpanel_distinct_id")
+                    |> Result.bind (fun raw -> DistinctId.Create(at "mixpanel_distinct_id", raw))
+                and! email = optionalText (at "email") (field "email")
+                and! firstName = optionalText (at "first_name") (field "first_name")
+                and! lastName = optionalText (at "last_name") (field "last_name")
+                and! phone = optionalText (at "phone_number") (field "phone_number")
+
+                return
+                    { DistinctId = distinctId
+                      Email = email
+                      FirstName = firstName
+                      LastName = lastName
+                      PhoneNumber = phone
+                      Properties = extraProperties buffer m }
+            }
+
+    let private members (parameters: JsonElement) : Validation<Member array> =
+        // An empty diff may come without a list: that is an empty page, not an error.
+        match tryProperty "members" parameters with
+        | None -> Ok [||]
+        | Some ms when ms.ValueKind <> JsonValueKind.Array -> Validation.fail "parameters.members" "must be an array"
+        | Some ms ->
+            let buffer = ArrayBufferWriter<byte>(256)
+            ms.EnumerateArray() |> Seq.toArray |> Validation.traverseIndexed (memberAt buffer)
+
+    let private page (root: JsonElement) : Validation<WebhookPage> =
+        match tryProperty "parameters" root with
+        | None ->
+            Validation.map2 (fun _ e -> e) (action (tryProperty "action" root)) (Validation.fail "parameters" "is required")
+        | Some p when p.ValueKind <> JsonValueKind.Object ->
+            Validation.map2 (fun _ e -> e) (action (tryProperty "action" root)) (Validation.fail "parameters" "must be an object")
+        | Some p ->
+            let id path name create =
+                idText path (tryProperty name p) |> Result.bind (fun raw -> create (path, raw))
+
+            validation {
+                let! action = action (tryProperty "action" root)
+                and! projectId = id "parameters.mixpanel_project_id" "mixpanel_project_id" ProjectId.Create
+                and! cohortId = id "parameters.mixpanel_cohort_id" "mixpanel_cohort_id" CohortId.Create
+                and! sessionId = id "parameters.mixpanel_session_id" "mixpanel_session_id" SessionId.Create
+                and! name = optionalText "parameters.mixpanel_cohort_name" (tryProperty "mixpanel_cohort_name" p)
+                and! description =
+                    optionalText "parameters.mixpanel_cohort_description" (tryProperty "mixpanel_cohort_description" p)
+                and! pageInfo = pageInfo p
+                and! members = members p
+
+                return
+                    { Action = action
+                      ProjectId = projectId
+                      CohortId = cohortId
+                      CohortName = name
+                      CohortDescription = description
+                      SessionId = sessionId
+                      PageInfo = pageInfo
+                      Members = members }
+            }
+
+    /// Reads a request body. Every problem is reported, each with its JSON path.
+    [<CompiledName("Parse")>]
+    let parse (body: ReadOnlyMemory<byte>) : Validation<WebhookPage> =
+        try
+            use doc = JsonDocument.Parse body
+
+            if doc.RootElement.ValueKind <> JsonValueKind.Object then
+                Validation.fail "$" "must be a JSON object"
+            else
+                page doc.RootElement
+        with :? JsonException as e ->
+            // The reader's own message gives the position; it quotes at most one character of the body.
+            Validation.fail "$" $"is not valid JSON ({e.Message})"
+
+    /// The `action` of a body as sent, when it can be read at all: echoed even when the body is invalid.
+    [<CompiledName("TryReadAction")>]
+    let tryReadAction (body: ReadOnlyMemory<byte>) : string option =
+        try
+            use doc = JsonDocument.Parse body
+
+            if doc.RootElement.ValueKind <> JsonValueKind.Object then
+                None
+            else
+                match tryProperty "action" doc.RootElement with
+                | Some a when a.ValueKind = JsonValueKind.String -> Some(a.GetString())
+                | _ -> None
+        with :? JsonException ->
+            None
+
+    // ==== Writing ==================================================================================
+
+    let private writeOptional (w: Utf8JsonWriter) (name: string) (value: string option) =
+        match value with
+        | Some v -> w.WriteString(name, v)
+        | None -> ()
+
+    let private writeMember (w: Utf8JsonWriter) (m: Member) =
+        w.WriteStartObject()
+        w.WriteString("mixpanel_distinct_id", m.DistinctId.Value)
+        writeOptional w "email" m.Email
+        writeOptional w "first_name" m.FirstName
+        writeOptional w "last_name" m.LastName
+        writeOptional w "phone_number" m.PhoneNumber
+
+        if m.Properties <> "{}" then
+            use extras = JsonDocument.Parse m.Properties
+
+            for p in extras.RootElement.EnumerateObject() do
+                w.WritePropertyName p.Name
+                p.Value.WriteTo w
+
+        w.WriteEndObject()
+
+    /// Writes a page as Mixpanel sends it.
+    [<CompiledName("Render")>]
+    let render (page: WebhookPage) : byte array =
+        let buffer = ArrayBufferWriter<byte>(256 + 128 * page.Members.Length)
+
+        using (new Utf8JsonWriter(buffer, writerOptions)) (fun w ->
+            w.WriteStartObject()
+            w.WriteString("action", page.Action.WireName)
+            w.WriteStartObject "parameters"
+            w.WriteString("mixpanel_project_id", page.ProjectId.Value)
+            w.WriteString("mixpanel_cohort_id", page.CohortId.Value)
+            writeOptional w "mixpanel_cohort_name" page.CohortName
+            writeOptional w "mixpanel_cohort_description" page.CohortDescription
+            w.WriteString("mixpanel_session_id", page.SessionId.Value)
+            w.WriteStartObject "page_info"
+            w.WriteNumber("total_pages", page.PageInfo.TotalPages)
+            w.WriteNumber("page_count", page.PageInfo.PageCount)
+            w.WriteEndObject()
+            w.WriteStartArray "members"
+
+            for m in page.Members do
+                writeMember w m
+
+            w.WriteEndArray()
+            w.WriteEndObject()
+            w.WriteEndObject())
+
+        buffer.WrittenSpan.ToArray()
+
+/// The C#-facing reader: `if (!WebhookBody.TryParse(body, out var page, out var problems)) ...`.
+[<AbstractClass; Sealed>]
+type WebhookBody =
+    /// True with the page, or false with every problem found.
+    static member TryParse
+        (body: ReadOnlyMemory<byte>, [<Runtime.InteropServices.Out>] page: byref<WebhookPage>, [<Runtime.InteropServices.Out>] problems: byref<Problem array>)
+        : bool =
+        match WebhookJson.parse body with
+        | Ok p ->
+            page <- p
+            problems <- [||]
+            true
+        | Error ps ->
+            page <- Unchecked.defaultof<_>
+            problems <- Array.ofList ps
+            false
+
+    /// The `action` as sent, or null when it cannot be read.
+    static member TryReadAction(body: ReadOnlyMemory<byte>) : string = WebhookJson.tryReadAction body |> Option.toObj
+
+    static member Render(page: WebhookPage) : byte array = WebhookJson.render page

@@ -1,0 +1,50 @@
+using CohortSync.Host.Cohorts;
+using CohortSync.Host.Configuration;
+using CohortSync.Host.Database;
+using CohortSync.Host.Webhook;
+using Npgsql;
+
+namespace CohortSync.Host;
+
+/// <summary>Builds the service: configuration, storage (migrated), and the endpoints.</summary>
+public static class CohortSyncApp
+{
+    public const string ConnectionStringName = "CohortSync";
+
+    /// <param name="args">Command-line configuration (<c>--Webhook:Path=/hook</c>, <c>--urls=...</c>).</param>
+    /// <param name="configure">Lets tests add configuration before anything is read from it.</param>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var config = builder.Configuration;
+
+        builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        var connectionString = config.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            var local = config.GetSection(LocalPostgresOptions.Section).Get<LocalPostgresOptions>() ?? new LocalPostgresOptions();
+            connectionString = await LocalPostgres.EnsureStartedAsync(local, local.Database, Console.WriteLine);
+        }
+
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddSingleton<WebhookAuthenticator>();
+        builder.Services.AddSingleton<PageStore>();
+        builder.Services.AddSingleton<RejectionLog>();
+        builder.Services.AddSingleton<MemberQueries>();
+
+        var app = builder.Build();
+        await Migrations.ApplyAsync(connectionString, app.Logger);
+
+        if (app.Services.GetRequiredService<WebhookAuthenticator>().IsOpen)
+            app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted");
+
+        var webhook = config.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
+        app.MapWebhook(webhook.Path);
+        app.MapCohorts();
+        app.MapHealth(connectionString);
+        return app;
+    }
+}

@@ -1,0 +1,65 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CohortSync.Host.Configuration;
+
+/// <summary>The webhook Mixpanel posts to (section <c>Webhook</c>).</summary>
+public sealed class WebhookOptions
+{
+    public const string Section = "Webhook";
+
+    /// <summary>The path of the webhook endpoint.</summary>
+    [Required, RegularExpression("^/.*", ErrorMessage = "Webhook:Path must start with /")]
+    public string Path { get; set; } = "/webhook";
+
+    /// <summary>Bodies larger than this are refused with 413.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Basic credentials Mixpanel may use. With none, every request is accepted (and a warning logged).</summary>
+    public List<WebhookCredential> Credentials { get; set; } = [];
+
+    /// <summary>Seconds a sender is told to wait (Retry-After) when the database cannot take a page now.</summary>
+    [Range(1, 3600)]
+    public int RetryAfterSeconds { get; set; } = 5;
+}
+
+/// <summary>One Basic credential and the Mixpanel projects it may sync.</summary>
+public sealed class WebhookCredential
+{
+    [Required]
+    public string Username { get; set; } = "";
+
+    [Required]
+    public string Password { get; set; } = "";
+
+    /// <summary>Project ids this credential may sync; empty or <c>*</c> allows every project.</summary>
+    public List<string> Projects { get; set; } = [];
+}
+
+/// <summary>The private PostgreSQL used when no connection string is configured (section <c>LocalPostgres</c>).</summary>
+public sealed class LocalPostgresOptions
+{
+    public const string Section = "LocalPostgres";
+
+    /// <summary>Where the data folder lives; default <c>.local/postgres</c> in the checkout.</summary>
+    public string? DataDirectory { get; set; }
+
+    [Range(1024, 65535)]
+    public int Port { get; set; } = 54329;
+
+    /// <summary>The database the service uses on that server.</summary>
+    [Required]
+    public string Database { get; set; } = "cohortsync";
+}
+
+/// <summary>The read API (section <c>Api</c>).</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Api";
+
+    [Range(1, 10_000)]
+    public int DefaultPageSize { get; set; } = 100;
+
+    [Range(1, 10_000)]
+    public int MaxPageSize { get; set; } = 1000;
+}

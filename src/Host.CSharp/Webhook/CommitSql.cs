@@ -1,0 +1,104 @@
+using CohortSync.Domain;
+using Dapper;
+using Npgsql;
+
+namespace CohortSync.Host.Webhook;
+
+/// <summary>
+/// A session's commit as set-based SQL, in the caller's transaction: the same rules as
+/// <see cref="Membership"/> (which the tests use as the oracle), never loading a cohort into memory.
+/// </summary>
+static class CommitSql
+{
+    // Full copy: membership becomes exactly the union of the session's `members` pages.
+    const string Full = """
+        WITH incoming AS (
+            SELECT DISTINCT sm.distinct_id
+            FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
+            WHERE p.session_key = @session AND p.action = 'members'
+        ), exited AS (
+            DELETE FROM membership m
+            WHERE m.cohort_key = @cohort
+              AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.distinct_id = m.distinct_id)
+            RETURNING m.distinct_id
+        ), entered AS (
+            INSERT INTO membership (cohort_key, distinct_id, session_key)
+            SELECT @cohort, i.distinct_id, @session FROM incoming i
+            ON CONFLICT (cohort_key, distinct_id) DO NOTHING
+            RETURNING distinct_id
+        )
+        """;
+
+    // Diff: membership becomes (current ∪ added) − removed; a user in both lists ends absent.
+    const string Diff = """
+        WITH added AS (
+            SELECT DISTINCT sm.distinct_id
+            FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
+            WHERE p.session_key = @session AND p.action = 'add_members'
+        ), removed AS (
+            SELECT DISTINCT sm.distinct_id
+            FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
+            WHERE p.session_key = @session AND p.action = 'remove_members'
+        ), exited AS (
+            DELETE FROM membership m USING removed r
+            WHERE m.cohort_key = @cohort AND m.distinct_id = r.distinct_id
+            RETURNING m.distinct_id
+        ), entered AS (
+            INSERT INTO membership (cohort_key, distinct_id, session_key)
+            SELECT @cohort, a.distinct_id, @session FROM added a
+            WHERE NOT EXISTS (SELECT 1 FROM removed r WHERE r.distinct_id = a.distinct_id)
+            ON CONFLICT (cohort_key, distinct_id) DO NOTHING
+            RETURNING distinct_id
+        )
+        """;
+
+    // Both end the same way: one transition per real change, exits first, each in id order.
+    const string RecordTransitions = """
+        , recorded AS (
+            INSERT INTO transition (cohort_key, distinct_id, kind, session_key)
+            SELECT @cohort, c.distinct_id, c.kind, @session
+            FROM (SELECT distinct_id, 'exited' AS kind FROM exited
+                  UNION ALL
+                  SELECT distinct_id, 'entered' AS kind FROM entered) c
+            ORDER BY c.kind DESC, c.distinct_id
+            RETURNING kind
+        )
+        SELECT count(*) FILTER (WHERE kind = 'entered') AS entered,
+               count(*) FILTER (WHERE kind = 'exited') AS exited
+        FROM recorded
+        """;
+
+    // Profiles: the latest the session carries wins (add before remove, later page, later position).
+    const string UpsertProfiles = """
+        INSERT INTO user_profile (project_id, distinct_id, email, first_name, last_name, phone_number, properties, updated_at)
+        SELECT DISTINCT ON (sm.distinct_id)
+               @project, sm.distinct_id, sm.email, sm.first_name, sm.last_name, sm.phone_number, sm.properties, now()
+        FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
+        WHERE p.session_key = @session
+        ORDER BY sm.distinct_id, (p.action = 'remove_members'), p.page_count DESC, sm.ordinal DESC
+        ON CONFLICT (project_id, distinct_id) DO UPDATE
+        SET email = EXCLUDED.email, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+            phone_number = EXCLUDED.phone_number, properties = EXCLUDED.properties, updated_at = EXCLUDED.updated_at
+        """;
+
+    const string Finish = """
+        UPDATE sync_session
+        SET state = 'committed', committed_at = now(), entered_count = @entered, exited_count = @exited
+        WHERE session_key = @session;
+        UPDATE cohort SET last_committed_at = now() WHERE cohort_key = @cohort;
+        DELETE FROM staged_member
+        WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
+        """;
+
+    sealed record Counts(long entered, long exited);
+
+    public static async Task RunAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, long cohort, long session, ProjectId project, SessionKind kind)
+    {
+        var membership = (kind.IsFull ? Full : Diff) + RecordTransitions;
+        var counts = await connection.QuerySingleAsync<Counts>(membership, new { cohort, session }, tx, commandTimeout: 0);
+        await connection.ExecuteAsync(UpsertProfiles, new { project = project.Value, session }, tx, commandTimeout: 0);
+        await connection.ExecuteAsync(
+            Finish, new { cohort, session, entered = (int)counts.entered, exited = (int)counts.exited }, tx, commandTimeout: 0);
+    }
+}

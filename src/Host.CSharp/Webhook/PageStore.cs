@@ -1,0 +1,146 @@
+using CohortSync.Domain;
+using Dapper;
+using Microsoft.FSharp.Core;
+using Npgsql;
+using NpgsqlTypes;
+using static CohortSync.Domain.SessionAssembly;
+
+namespace CohortSync.Host.Webhook;
+
+/// <summary>
+/// Stores a page and carries out what the domain decides, in one transaction. The page's members are
+/// copied in before the cohort is locked, so pages of one session stage in parallel; the decision and
+/// its effects run under the cohort's row lock, so two processes never both record or commit a page.
+/// </summary>
+public sealed class PageStore(NpgsqlDataSource dataSource)
+{
+    public async Task<PageDecision> ReceiveAsync(WebhookPage page, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+
+        var uploadId = await connection.ExecuteScalarAsync<long>("SELECT nextval('upload_id_seq')", transaction: tx);
+        await StageMembersAsync(connection, uploadId, page.Members, ct);
+
+        var cohortKey = await LockCohortAsync(connection, tx, page);
+        var sessions = await SessionRows.LoadAsync(connection, tx, cohortKey, page.SessionId);
+        var decision = Decisions.Decide(page, sessions.State);
+        if (!decision.Outcome.IsAccepted)
+        {
+            // Nothing changes: the staged copy goes with the rollback.
+            await tx.RollbackAsync(ct);
+            return decision;
+        }
+
+        var keys = sessions.Keys;
+        foreach (var e in decision.Events)
+        {
+            switch (e)
+            {
+                case Event.SessionOpened opened:
+                    keys[opened.SessionId] = await connection.ExecuteScalarAsync<long>(
+                        """
+                        INSERT INTO sync_session (cohort_key, session_id, kind, state)
+                        VALUES (@cohortKey, @sessionId, @kind, 'open')
+                        RETURNING session_key
+                        """,
+                        new { cohortKey, sessionId = opened.SessionId.Value, kind = opened.Kind.ToString() }, tx);
+                    break;
+                case Event.SessionSuperseded superseded:
+                    await connection.ExecuteAsync(
+                        """
+                        UPDATE sync_session SET state = 'superseded', superseded_by = @by WHERE session_key = @session;
+                        DELETE FROM staged_member
+                        WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
+                        """,
+                        new { session = keys[superseded.SessionId], by = keys[superseded.By] }, tx);
+                    break;
+                case Event.ActionRestarted restarted:
+                    await connection.ExecuteAsync(
+                        """
+                        DELETE FROM staged_member
+                        WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session AND action = @action);
+                        DELETE FROM session_page WHERE session_key = @session AND action = @action;
+                        UPDATE session_action SET total_pages = @total WHERE session_key = @session AND action = @action;
+                        """,
+                        new { session = keys[restarted.SessionId], action = restarted.Action.WireName, total = restarted.TotalPages }, tx);
+                    break;
+                case Event.PageStored stored:
+                    await connection.ExecuteAsync(
+                        """
+                        INSERT INTO session_action (session_key, action, total_pages) VALUES (@session, @action, @total)
+                        ON CONFLICT (session_key, action) DO NOTHING;
+                        INSERT INTO session_page (session_key, action, page_count, upload_id, member_count)
+                        VALUES (@session, @action, @pageCount, @uploadId, @memberCount);
+                        UPDATE sync_session SET last_page_at = now() WHERE session_key = @session;
+                        """,
+                        new
+                        {
+                            session = keys[stored.SessionId],
+                            action = stored.Action.WireName,
+                            total = stored.PageInfo.TotalPages,
+                            pageCount = stored.PageInfo.PageCount,
+                            uploadId,
+                            memberCount = page.Members.Length,
+                        }, tx);
+                    break;
+                case Event.SessionCommitted committed:
+                    await CommitSql.RunAsync(connection, tx, cohortKey, keys[committed.SessionId], page.ProjectId, committed.Kind);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unhandled session event {e}");
+            }
+        }
+
+        await tx.CommitAsync(ct);
+        return decision;
+    }
+
+    static async Task StageMembersAsync(NpgsqlConnection connection, long uploadId, Member[] members, CancellationToken ct)
+    {
+        if (members.Length == 0)
+            return;
+        await using var copy = await connection.BeginBinaryImportAsync(
+            """
+            COPY staged_member (upload_id, ordinal, distinct_id, email, first_name, last_name, phone_number, properties)
+            FROM STDIN (FORMAT BINARY)
+            """, ct);
+        for (var i = 0; i < members.Length; i++)
+        {
+            var m = members[i];
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(uploadId, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(i, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(m.DistinctId.Value, NpgsqlDbType.Text, ct);
+            await WriteOptionalAsync(copy, m.Email, ct);
+            await WriteOptionalAsync(copy, m.FirstName, ct);
+            await WriteOptionalAsync(copy, m.LastName, ct);
+            await WriteOptionalAsync(copy, m.PhoneNumber, ct);
+            await copy.WriteAsync(m.Properties, NpgsqlDbType.Jsonb, ct);
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    static Task WriteOptionalAsync(NpgsqlBinaryImporter copy, FSharpOption<string>? value, CancellationToken ct) =>
+        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value.Value, NpgsqlDbType.Text, ct);
+
+    /// <summary>Creates the cohort if new and locks its row until the transaction ends.</summary>
+    static Task<long> LockCohortAsync(NpgsqlConnection connection, NpgsqlTransaction tx, WebhookPage page) =>
+        connection.ExecuteScalarAsync<long>(
+            """
+            INSERT INTO cohort (project_id, cohort_id, name, description)
+            VALUES (@projectId, @cohortId, @name, @description)
+            ON CONFLICT (project_id, cohort_id) DO UPDATE
+            SET name = COALESCE(EXCLUDED.name, cohort.name),
+                description = COALESCE(EXCLUDED.description, cohort.description),
+                updated_at = now()
+            RETURNING cohort_key
+            """,
+            new
+            {
+                projectId = page.ProjectId.Value,
+                cohortId = page.CohortId.Value,
+                name = page.CohortNameOrNull,
+                description = page.CohortDescriptionOrNull,
+            }, tx);
+}
