@@ -66,6 +66,13 @@ CREATE TABLE staged_member (
 );
 CREATE INDEX staged_member_upload ON staged_member (upload_id);
 
+-- The members of a session's stored pages, as a commit reads them.
+CREATE VIEW session_member AS
+SELECT p.session_key, p.action, p.page_count, sm.ordinal, sm.distinct_id,
+       sm.email, sm.first_name, sm.last_name, sm.phone_number, sm.properties
+FROM session_page p
+JOIN staged_member sm ON sm.upload_id = p.upload_id;
+
 -- Who is in each cohort: exactly the last committed session's result.
 CREATE TABLE membership (
     cohort_key   bigint NOT NULL REFERENCES cohort,

@@ -25,7 +25,7 @@ public static class LocalPostgres
         var bin = FindBinaries() ?? InstallPostgres(log);
         var data = Path.Combine(root, "data");
         var passwordFile = Path.Combine(root, "password");
-        var osUser = Environment.UserName == "root" ? "postgres" : null;
+        var osUser = Environment.UserName == "root" ? ServerUser(root) : null;
 
         if (!File.Exists(Path.Combine(data, "PG_VERSION")))
             await InitialiseAsync(bin, root, data, passwordFile, osUser, options.Port, log);
@@ -97,6 +97,25 @@ public static class LocalPostgres
         if (install.ExitCode != 0)
             throw new InvalidOperationException($"apt-get install postgresql failed: {install.Output}");
         return FindBinaries() ?? throw new InvalidOperationException("postgresql installed, but its binaries were not found");
+    }
+
+    /// <summary>
+    /// The non-root account the server runs as when we are root: Debian's <c>postgres</c> (created
+    /// with the package, or here if missing). It must be able to reach the data folder.
+    /// </summary>
+    static string ServerUser(string root)
+    {
+        const string user = "postgres";
+        if (Exec("id", ["-u", user]).ExitCode != 0)
+        {
+            var add = Exec("useradd", ["--system", "--user-group", "--home-dir", "/var/lib/postgresql", "--shell", "/bin/bash", user]);
+            if (add.ExitCode != 0)
+                throw new InvalidOperationException($"could not create the {user} user: {add.Output}");
+        }
+        if (Exec("runuser", ["-u", user, "--", "test", "-x", root]).ExitCode != 0)
+            throw new InvalidOperationException(
+                $"the {user} user cannot reach {root}: set LocalPostgres:DataDirectory to a folder it can reach");
+        return user;
     }
 
     static async Task InitialiseAsync(

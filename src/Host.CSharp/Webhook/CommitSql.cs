@@ -13,9 +13,7 @@ static class CommitSql
     // Full copy: membership becomes exactly the union of the session's `members` pages.
     const string Full = """
         WITH incoming AS (
-            SELECT DISTINCT sm.distinct_id
-            FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
-            WHERE p.session_key = @session AND p.action = 'members'
+            SELECT DISTINCT distinct_id FROM session_member WHERE session_key = @session AND action = 'members'
         ), exited AS (
             DELETE FROM membership m
             WHERE m.cohort_key = @cohort
@@ -32,13 +30,9 @@ static class CommitSql
     // Diff: membership becomes (current ∪ added) − removed; a user in both lists ends absent.
     const string Diff = """
         WITH added AS (
-            SELECT DISTINCT sm.distinct_id
-            FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
-            WHERE p.session_key = @session AND p.action = 'add_members'
+            SELECT DISTINCT distinct_id FROM session_member WHERE session_key = @session AND action = 'add_members'
         ), removed AS (
-            SELECT DISTINCT sm.distinct_id
-            FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
-            WHERE p.session_key = @session AND p.action = 'remove_members'
+            SELECT DISTINCT distinct_id FROM session_member WHERE session_key = @session AND action = 'remove_members'
         ), exited AS (
             DELETE FROM membership m USING removed r
             WHERE m.cohort_key = @cohort AND m.distinct_id = r.distinct_id
@@ -71,11 +65,11 @@ static class CommitSql
     // Profiles: the latest the session carries wins (add before remove, later page, later position).
     const string UpsertProfiles = """
         INSERT INTO user_profile (project_id, distinct_id, email, first_name, last_name, phone_number, properties, updated_at)
-        SELECT DISTINCT ON (sm.distinct_id)
-               @project, sm.distinct_id, sm.email, sm.first_name, sm.last_name, sm.phone_number, sm.properties, now()
-        FROM session_page p JOIN staged_member sm ON sm.upload_id = p.upload_id
-        WHERE p.session_key = @session
-        ORDER BY sm.distinct_id, (p.action = 'remove_members'), p.page_count DESC, sm.ordinal DESC
+        SELECT DISTINCT ON (distinct_id)
+               @project, distinct_id, email, first_name, last_name, phone_number, properties, now()
+        FROM session_member
+        WHERE session_key = @session
+        ORDER BY distinct_id, (action = 'remove_members'), page_count DESC, ordinal DESC
         ON CONFLICT (project_id, distinct_id) DO UPDATE
         SET email = EXCLUDED.email, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
             phone_number = EXCLUDED.phone_number, properties = EXCLUDED.properties, updated_at = EXCLUDED.updated_at
