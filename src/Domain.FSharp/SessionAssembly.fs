@@ -3,6 +3,8 @@
 /// here: a commit event tells the host to apply the session's staged pages (see `Membership`).
 module CohortSync.Domain.SessionAssembly
 
+open System.Collections.Generic
+
 // ==== Events ======================================================================================
 
 /// What became true of a cohort's sessions.
@@ -65,11 +67,11 @@ type Session =
         |> Array.forall (fun a -> this.Progress |> Map.tryFind a |> Option.exists _.IsComplete)
 
     /// For C# callers rebuilding state from storage.
-    static member Of(sessionId, kind, status, progress: (WebhookAction * ActionProgress) seq) =
+    static member Of(sessionId, kind, status, progress: KeyValuePair<WebhookAction, ActionProgress> seq) =
         { SessionId = sessionId
           Kind = kind
           Status = status
-          Progress = Map.ofSeq progress }
+          Progress = progress |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq }
 
 /// The sessions of one cohort. A decision reads only the page's own session and the open ones, so
 /// a host may load just those.

@@ -1,6 +1,5 @@
 using CohortSync.Domain;
 using Dapper;
-using Microsoft.FSharp.Core;
 using Npgsql;
 using NpgsqlTypes;
 using static CohortSync.Domain.SessionAssembly;
@@ -112,17 +111,17 @@ public sealed class PageStore(NpgsqlDataSource dataSource)
             await copy.WriteAsync(uploadId, NpgsqlDbType.Bigint, ct);
             await copy.WriteAsync(i, NpgsqlDbType.Integer, ct);
             await copy.WriteAsync(m.DistinctId.Value, NpgsqlDbType.Text, ct);
-            await WriteOptionalAsync(copy, m.Email, ct);
-            await WriteOptionalAsync(copy, m.FirstName, ct);
-            await WriteOptionalAsync(copy, m.LastName, ct);
-            await WriteOptionalAsync(copy, m.PhoneNumber, ct);
+            await WriteOptionalAsync(copy, m.EmailOrNull, ct);
+            await WriteOptionalAsync(copy, m.FirstNameOrNull, ct);
+            await WriteOptionalAsync(copy, m.LastNameOrNull, ct);
+            await WriteOptionalAsync(copy, m.PhoneNumberOrNull, ct);
             await copy.WriteAsync(m.Properties, NpgsqlDbType.Jsonb, ct);
         }
         await copy.CompleteAsync(ct);
     }
 
-    static Task WriteOptionalAsync(NpgsqlBinaryImporter copy, FSharpOption<string>? value, CancellationToken ct) =>
-        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value.Value, NpgsqlDbType.Text, ct);
+    static Task WriteOptionalAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct) =>
+        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, NpgsqlDbType.Text, ct);
 
     /// <summary>Creates the cohort if new and locks its row until the transaction ends.</summary>
     static Task<long> LockCohortAsync(NpgsqlConnection connection, NpgsqlTransaction tx, WebhookPage page) =>

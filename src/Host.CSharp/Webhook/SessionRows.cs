@@ -48,7 +48,7 @@ sealed record SessionRows(State State, Dictionary<SessionId, long> Keys)
                 keys[id] = first.session_key;
                 var progress = g
                     .Where(r => r.action is not null && r.total_pages is not null)
-                    .Select(r => Tuple.Create(WebhookAction.FromWireName(r.action!), ActionProgress.Of(r.total_pages!.Value, r.received)));
+                    .Select(r => KeyValuePair.Create(WebhookAction.FromWireName(r.action!), ActionProgress.Of(r.total_pages!.Value, r.received)));
                 return Session.Of(id, SessionKind.FromName(first.kind), SessionStatus.FromName(first.state), progress);
             })
             .ToList();
