@@ -128,6 +128,8 @@ module Fold =
 // ==== Decisions ===================================================================================
 
 /// What happened to a page, as the sender is told (all are acknowledged except `ActionConflict`).
+/// Qualified access: `Committed` and `Superseded` are also session statuses.
+[<RequireQualifiedAccess>]
 type PageOutcome =
     /// Staged; the session still waits for other pages.
     | Stored
@@ -146,21 +148,21 @@ type PageOutcome =
     /// True when the page changed the state (so its members must be staged).
     member this.IsAccepted =
         match this with
-        | Stored
-        | Committed -> true
-        | Duplicate
-        | AlreadyCommitted
-        | Superseded
-        | ActionConflict _ -> false
+        | PageOutcome.Stored
+        | PageOutcome.Committed -> true
+        | PageOutcome.Duplicate
+        | PageOutcome.AlreadyCommitted
+        | PageOutcome.Superseded
+        | PageOutcome.ActionConflict _ -> false
 
     override this.ToString() =
         match this with
-        | Stored -> "stored"
-        | Committed -> "committed"
-        | Duplicate -> "duplicate"
-        | AlreadyCommitted -> "already_committed"
-        | Superseded -> "superseded"
-        | ActionConflict _ -> "action_conflict"
+        | PageOutcome.Stored -> "stored"
+        | PageOutcome.Committed -> "committed"
+        | PageOutcome.Duplicate -> "duplicate"
+        | PageOutcome.AlreadyCommitted -> "already_committed"
+        | PageOutcome.Superseded -> "superseded"
+        | PageOutcome.ActionConflict _ -> "action_conflict"
 
 /// The outcome of a page and the events that record it (empty when nothing changes).
 type PageDecision =
@@ -182,10 +184,10 @@ module Decisions =
         let after = Fold.fold { Sessions = Map.ofList [ session.SessionId, session ] } stored
 
         if after.Sessions[session.SessionId].IsComplete then
-            { Outcome = Committed
+            { Outcome = PageOutcome.Committed
               Events = Array.ofList (stored @ [ SessionCommitted(session.SessionId, session.Kind) ]) }
         else
-            { Outcome = Stored
+            { Outcome = PageOutcome.Stored
               Events = Array.ofList stored }
 
     /// Decides what a page does to a cohort's sessions. Idempotent: a page whose effect is already
@@ -208,15 +210,15 @@ module Decisions =
             accept page fresh.Sessions[page.SessionId] (opened :: supersede)
         | Some s ->
             match s.Status with
-            | SessionStatus.Committed -> ignored AlreadyCommitted
-            | SessionStatus.Superseded -> ignored Superseded
+            | SessionStatus.Committed -> ignored PageOutcome.AlreadyCommitted
+            | SessionStatus.Superseded -> ignored PageOutcome.Superseded
             | Open when SessionKind.Of page.Action <> s.Kind ->
                 ignored (
-                    ActionConflict
+                    PageOutcome.ActionConflict
                         $"session {s.SessionId} is a {s.Kind} sync; a {page.Action.WireName} page cannot be part of it"
                 )
             | Open ->
                 match s.Progress |> Map.tryFind page.Action with
                 | Some p when p.TotalPages = page.PageInfo.TotalPages && p.Received.Contains page.PageInfo.PageCount ->
-                    ignored Duplicate
+                    ignored PageOutcome.Duplicate
                 | _ -> accept page s []

@@ -22,18 +22,26 @@ module WebhookJson =
         | true, v when v.ValueKind <> JsonValueKind.Null && v.ValueKind <> JsonValueKind.Undefined -> Some v
         | _ -> None
 
+    /// A JSON string as text. The reader accepts escapes that are not text (a lone surrogate such as
+    /// `\uD800`), which only fail when read: they are a problem of the field, not a fault.
+    let private text path (v: JsonElement) : Validation<string> =
+        try
+            Ok(v.GetString())
+        with :? InvalidOperationException ->
+            Validation.fail path "is not valid text (invalid UTF-8 or an unpaired surrogate)"
+
     /// Ids arrive as strings or, from some senders, as numbers: either way the text is the id.
     let private idText path (el: JsonElement option) : Validation<string> =
         match el with
         | None -> Validation.fail path "is required"
-        | Some v when v.ValueKind = JsonValueKind.String -> Ok(v.GetString())
+        | Some v when v.ValueKind = JsonValueKind.String -> text path v
         | Some v when v.ValueKind = JsonValueKind.Number -> Ok(v.GetRawText())
         | Some _ -> Validation.fail path "must be a string or a number"
 
     let private optionalText path (el: JsonElement option) : Validation<string option> =
         match el with
         | None -> Ok None
-        | Some v when v.ValueKind = JsonValueKind.String -> Ok(Some(v.GetString()))
+        | Some v when v.ValueKind = JsonValueKind.String -> text path v |> Result.map Some
         | Some v when v.ValueKind = JsonValueKind.Number -> Ok(Some(v.GetRawText()))
         | Some _ -> Validation.fail path "must be a string"
 
@@ -45,8 +53,10 @@ module WebhookJson =
             | true, n -> Ok n
             | _ -> Validation.fail path "must be an integer"
         | Some v when v.ValueKind = JsonValueKind.String ->
-            match Int32.TryParse(v.GetString(), Globalization.NumberStyles.None, Globalization.CultureInfo.InvariantCulture) with
-            | true, n -> Ok n
+            let styles, culture = Globalization.NumberStyles.None, Globalization.CultureInfo.InvariantCulture
+
+            match text path v |> Result.map (fun t -> Int32.TryParse(t, styles, culture)) with
+            | Ok(true, n) -> Ok n
             | _ -> Validation.fail path "must be an integer"
         | Some _ -> Validation.fail path "must be an integer"
 
@@ -55,9 +65,9 @@ module WebhookJson =
 
         match el with
         | Some v when v.ValueKind = JsonValueKind.String ->
-            match WebhookAction.TryParse(v.GetString()) with
-            | Some a -> Ok a
-            | None -> Validation.fail "action" expected
+            match text "action" v |> Result.map WebhookAction.TryParse with
+            | Ok(Some a) -> Ok a
+            | _ -> Validation.fail "action" expected
         | Some _ -> Validation.fail "action" expected
         | None -> Validation.fail "action" "is required"
 
@@ -82,7 +92,7 @@ module WebhookJson =
             }
 
     /// Writes every property that is not one of the named fields into one JSON object, verbatim.
-    let private extraProperties (buffer: ArrayBufferWriter<byte>) (m: JsonElement) =
+    let private extraProperties (buffer: ArrayBufferWriter<byte>) (m: JsonElement) : string =
         let mutable any = false
 
         for p in m.EnumerateObject() do
@@ -121,6 +131,11 @@ module WebhookJson =
                 and! firstName = optionalText (at "first_name") (field "first_name")
                 and! lastName = optionalText (at "last_name") (field "last_name")
                 and! phone = optionalText (at "phone_number") (field "phone_number")
+                and! properties =
+                    try
+                        Ok(extraProperties buffer m)
+                    with :? InvalidOperationException ->
+                        Validation.fail path "has a property that is not valid text (invalid UTF-8 or an unpaired surrogate)"
 
                 return
                     { DistinctId = distinctId
@@ -128,7 +143,7 @@ module WebhookJson =
                       FirstName = firstName
                       LastName = lastName
                       PhoneNumber = phone
-                      Properties = extraProperties buffer m }
+                      Properties = properties }
             }
 
     let private members (parameters: JsonElement) : Validation<Member array> =
@@ -172,11 +187,15 @@ module WebhookJson =
                       Members = members }
             }
 
+    // Some HTTP clients prefix UTF-8 bodies with a byte-order mark, which the JSON reader refuses.
+    let private withoutByteOrderMark (body: ReadOnlyMemory<byte>) =
+        if body.Span.StartsWith(ReadOnlySpan [| 0xEFuy; 0xBBuy; 0xBFuy |]) then body.Slice 3 else body
+
     /// Reads a request body. Every problem is reported, each with its JSON path.
     [<CompiledName("Parse")>]
     let parse (body: ReadOnlyMemory<byte>) : Validation<WebhookPage> =
         try
-            use doc = JsonDocument.Parse body
+            use doc = JsonDocument.Parse(withoutByteOrderMark body)
 
             if doc.RootElement.ValueKind <> JsonValueKind.Object then
                 Validation.fail "$" "must be a JSON object"
@@ -190,7 +209,7 @@ module WebhookJson =
     [<CompiledName("TryReadAction")>]
     let tryReadAction (body: ReadOnlyMemory<byte>) : string option =
         try
-            use doc = JsonDocument.Parse body
+            use doc = JsonDocument.Parse(withoutByteOrderMark body)
 
             if doc.RootElement.ValueKind <> JsonValueKind.Object then
                 None
@@ -198,8 +217,9 @@ module WebhookJson =
                 match tryProperty "action" doc.RootElement with
                 | Some a when a.ValueKind = JsonValueKind.String -> Some(a.GetString())
                 | _ -> None
-        with :? JsonException ->
-            None
+        with
+        | :? JsonException
+        | :? InvalidOperationException -> None
 
     // ==== Writing ==================================================================================
 
