@@ -26,6 +26,7 @@ let private emptyCohort =
 /// Every cohort the receiver has seen.
 type Receiver = { Cohorts: Map<CohortKey, Cohort> }
 
+[<CompiledName("Empty")>]
 let empty: Receiver = { Cohorts = Map.empty }
 
 let private dropStaged (pred: SessionId * WebhookAction * int -> bool) (c: Cohort) =
@@ -61,6 +62,7 @@ let private perform (page: WebhookPage) (c: Cohort) (event: Event) : Cohort =
         |> dropStaged (fun (s, _, _) -> s = id)
 
 /// Receives one page: decides, then carries out the decision.
+[<CompiledName("Receive")>]
 let receive (page: WebhookPage) (receiver: Receiver) : PageOutcome * Receiver =
     let key = page.ProjectId, page.CohortId
     let cohort = receiver.Cohorts |> Map.tryFind key |> Option.defaultValue emptyCohort
@@ -69,9 +71,11 @@ let receive (page: WebhookPage) (receiver: Receiver) : PageOutcome * Receiver =
     decision.Outcome, { Cohorts = receiver.Cohorts |> Map.add key cohort }
 
 /// A cohort's committed membership (empty for a cohort never seen).
+[<CompiledName("Membership")>]
 let membership (key: CohortKey) (receiver: Receiver) : Set<DistinctId> =
     receiver.Cohorts |> Map.tryFind key |> Option.map _.Membership |> Option.defaultValue Set.empty
 
 /// A cohort's transitions, oldest first.
+[<CompiledName("Transitions")>]
 let transitions (key: CohortKey) (receiver: Receiver) : Transition list =
     receiver.Cohorts |> Map.tryFind key |> Option.map _.Transitions |> Option.defaultValue []

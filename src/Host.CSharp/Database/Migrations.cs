@@ -1,5 +1,6 @@
 using System.Reflection;
 using DbUp;
+using DbUp.Builder;
 using DbUp.Engine.Output;
 using Npgsql;
 
@@ -13,19 +14,26 @@ public static class Migrations
 
     public static async Task ApplyAsync(string connectionString, ILogger logger, CancellationToken ct = default)
     {
-        await using var guard = new NpgsqlConnection(connectionString);
+        // Unpooled, so the lock also ends if this process dies; and released explicitly, because a
+        // pooled connection would keep a session lock until the pool reused or pruned it.
+        await using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await guard.OpenAsync(ct);
         await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_lock({AdvisoryLockKey})", guard))
             await lockCommand.ExecuteNonQueryAsync(ct);
+        try
+        {
+            Upgrade(connectionString, logger);
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLockKey})", guard);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
 
-        var upgrader = DeployChanges.To
-            .PostgresqlDatabase(connectionString)
-            .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith("db.", StringComparison.Ordinal))
-            .WithTransactionPerScript()
-            .LogTo(new UpgradeLog(logger))
-            .Build();
-
-        var result = upgrader.PerformUpgrade();
+    static void Upgrade(string connectionString, ILogger logger)
+    {
+        var result = Scripts(connectionString).WithTransactionPerScript().LogTo(new UpgradeLog(logger)).Build().PerformUpgrade();
         if (!result.Successful)
             throw new InvalidOperationException($"migration {result.ErrorScript?.Name} failed", result.Error);
         foreach (var script in result.Scripts)
@@ -34,12 +42,12 @@ public static class Migrations
 
     /// <summary>True when every embedded script has been applied.</summary>
     public static bool AreApplied(string connectionString) =>
-        !DeployChanges.To
+        !Scripts(connectionString).LogToNowhere().Build().IsUpgradeRequired();
+
+    static UpgradeEngineBuilder Scripts(string connectionString) =>
+        DeployChanges.To
             .PostgresqlDatabase(connectionString)
-            .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith("db.", StringComparison.Ordinal))
-            .LogToNowhere()
-            .Build()
-            .IsUpgradeRequired();
+            .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith("db.", StringComparison.Ordinal));
 
     sealed class UpgradeLog(ILogger logger) : IUpgradeLog
     {

@@ -8,11 +8,13 @@ static class RequestBody
     /// <summary>The body, or null when it is larger than <paramref name="limit"/> bytes.</summary>
     public static async Task<ReadOnlyMemory<byte>?> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
     {
-        if (request.ContentLength > limit)
-            return null;
-        // Our limit, not Kestrel's default, decides (and is answered in Mixpanel's format).
+        // Our limit, not Kestrel's default, decides (and is answered in Mixpanel's format). Lifted
+        // before any early answer: Kestrel drains an unread body, and would cut the connection,
+        // losing our 413, if the body passed its own limit.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
             feature.MaxRequestBodySize = null;
+        if (request.ContentLength > limit)
+            return null;
 
         var buffer = new MemoryStream((int)Math.Min(request.ContentLength ?? 64 * 1024, limit));
         var chunk = new byte[64 * 1024];

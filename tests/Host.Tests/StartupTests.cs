@@ -1,0 +1,47 @@
+using CohortSync.Host.Tests.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace CohortSync.Host.Tests;
+
+/// <summary>Hosts of one deployment start one after another on one database.</summary>
+[Collection(HostCollection.Name)]
+public sealed class StartupTests(HostFixture fx)
+{
+    // Migrations.AdvisoryLockKey (0x436f686f72745379).
+    const long MigrationLock = 0x436f686f72745379;
+
+    [Fact]
+    public async Task Migration_lock_is_released_once_a_host_has_started()
+    {
+        var connectionString = await fx.CreateDatabaseAsync();
+        await using var host = await fx.StartHostAsync(connectionString: connectionString);
+
+        // Another process, as a second host would be: its own connection, not this process's pool.
+        var other = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "another-host", Pooling = false };
+        await using var connection = new NpgsqlConnection(other.ConnectionString);
+        await connection.OpenAsync();
+        var acquired = await connection.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_lock(@MigrationLock)", new { MigrationLock });
+        var holders = await connection.QueryAsync<string>(
+            """
+            SELECT format('pid %s, state %s, last query %s', a.pid, a.state, left(a.query, 60))
+            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND a.pid <> pg_backend_pid()
+            """);
+        if (acquired)
+            await connection.ExecuteAsync("SELECT pg_advisory_unlock(@MigrationLock)", new { MigrationLock });
+        Assert.True(acquired, $"the migration lock is still held after start by: {string.Join("; ", holders)}");
+    }
+
+    [Fact]
+    public async Task Two_hosts_on_one_database_both_serve_one_cohort()
+    {
+        var c = TestCohort.New("two-hosts");
+        await fx.A.Client.PostOkAsync(c.Members("s1", 1, 2, "a"));
+        await fx.B.Client.PostOkAsync(c.Members("s1", 2, 2, "b"));
+        Assert.Equal(["a", "b"], await fx.A.Client.MemberIdsAsync(c));
+        Assert.Equal(["a", "b"], await fx.B.Client.MemberIdsAsync(c));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await fx.B.Client.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await fx.B.Client.GetAsync("/readyz")).StatusCode);
+    }
+}
