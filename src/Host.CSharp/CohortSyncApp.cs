@@ -38,8 +38,10 @@ public static class CohortSyncApp
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);
 
+        // Said when the service starts serving (not for `migrate`, which serves nothing).
         if (app.Services.GetRequiredService<WebhookAuthenticator>().IsOpen)
-            app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted");
+            app.Lifetime.ApplicationStarted.Register(() =>
+                app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted"));
 
         var webhook = config.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
         app.MapWebhook(webhook.Path);
