@@ -6,11 +6,14 @@ open System
 // Mixpanel sends its ids as strings, but some senders use JSON numbers: both are kept as their text.
 
 module internal Text =
-    let check (limit: int) (path: string) (raw: string) : Validation<string> =
+    /// Ids are stored as PostgreSQL text and index keys: no NUL, and a bound in bytes, not characters.
+    let check (limitBytes: int) (path: string) (raw: string) : Validation<string> =
         if String.IsNullOrWhiteSpace raw then
             Validation.fail path "must not be empty"
-        elif raw.Length > limit then
-            Validation.fail path $"must be at most {limit} characters"
+        elif raw.Contains '\000' then
+            Validation.fail path "must not contain the NUL character (U+0000)"
+        elif Text.Encoding.UTF8.GetByteCount raw > limitBytes then
+            Validation.fail path $"must be at most {limitBytes} bytes of UTF-8"
         else
             Ok raw
 
@@ -26,9 +29,9 @@ type ProjectId =
 
     member this.Value = let (ProjectId v) = this in v
     override this.ToString() = this.Value
-    static member MaxLength = 255
+    static member MaxBytes = 255
     /// Validates raw text; the path names the field in problems.
-    static member Create(path, raw) = Text.check ProjectId.MaxLength path raw |> Result.map ProjectId
+    static member Create(path, raw) = Text.check ProjectId.MaxBytes path raw |> Result.map ProjectId
     /// For text already validated (read back from storage); throws on invalid text.
     static member Of(raw) = ProjectId.Create("projectId", raw) |> Text.orThrow "raw"
 
@@ -39,8 +42,8 @@ type CohortId =
 
     member this.Value = let (CohortId v) = this in v
     override this.ToString() = this.Value
-    static member MaxLength = 255
-    static member Create(path, raw) = Text.check CohortId.MaxLength path raw |> Result.map CohortId
+    static member MaxBytes = 255
+    static member Create(path, raw) = Text.check CohortId.MaxBytes path raw |> Result.map CohortId
     static member Of(raw) = CohortId.Create("cohortId", raw) |> Text.orThrow "raw"
 
 /// One export of a cohort (`mixpanel_session_id`): the set of pages that belong together.
@@ -50,8 +53,8 @@ type SessionId =
 
     member this.Value = let (SessionId v) = this in v
     override this.ToString() = this.Value
-    static member MaxLength = 255
-    static member Create(path, raw) = Text.check SessionId.MaxLength path raw |> Result.map SessionId
+    static member MaxBytes = 255
+    static member Create(path, raw) = Text.check SessionId.MaxBytes path raw |> Result.map SessionId
     static member Of(raw) = SessionId.Create("sessionId", raw) |> Text.orThrow "raw"
 
 /// A Mixpanel user (`mixpanel_distinct_id`).
@@ -61,8 +64,8 @@ type DistinctId =
 
     member this.Value = let (DistinctId v) = this in v
     override this.ToString() = this.Value
-    static member MaxLength = 1024
-    static member Create(path, raw) = Text.check DistinctId.MaxLength path raw |> Result.map DistinctId
+    static member MaxBytes = 1024
+    static member Create(path, raw) = Text.check DistinctId.MaxBytes path raw |> Result.map DistinctId
     static member Of(raw) = DistinctId.Create("distinctId", raw) |> Text.orThrow "raw"
 
 // ==== Actions and pages ===========================================================================

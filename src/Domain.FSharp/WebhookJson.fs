@@ -38,10 +38,15 @@ module WebhookJson =
         | Some v when v.ValueKind = JsonValueKind.Number -> Ok(v.GetRawText())
         | Some _ -> Validation.fail path "must be a string or a number"
 
+    /// PostgreSQL text cannot hold NUL. In a name, an email or an exported property it is replaced
+    /// (U+FFFD): one odd profile must not refuse, and so stall, a whole cohort's sync.
+    let private withoutNul (s: string) =
+        if s.Contains '\000' then s.Replace('\000', '\uFFFD') else s
+
     let private optionalText path (el: JsonElement option) : Validation<string option> =
         match el with
         | None -> Ok None
-        | Some v when v.ValueKind = JsonValueKind.String -> text path v |> Result.map Some
+        | Some v when v.ValueKind = JsonValueKind.String -> text path v |> Result.map (withoutNul >> Some)
         | Some v when v.ValueKind = JsonValueKind.Number -> Ok(Some(v.GetRawText()))
         | Some _ -> Validation.fail path "must be a string"
 
@@ -71,7 +76,9 @@ module WebhookJson =
         | Some _ -> Validation.fail "action" expected
         | None -> Validation.fail "action" "is required"
 
-    let private pageInfo (parameters: JsonElement) : Validation<PageInfo> =
+    /// `isEmpty`: the page has no members. Whether an empty call says `total_pages: 0` is not
+    /// documented; refusing it would pause the sync, so 0 of 0 (or 1 of 0) reads as 1 of 1.
+    let private pageInfo (isEmpty: bool) (parameters: JsonElement) : Validation<PageInfo> =
         let path = "parameters.page_info"
 
         match tryProperty "page_info" parameters with
@@ -83,13 +90,39 @@ module WebhookJson =
                 and! count = integer $"{path}.page_count" (tryProperty "page_count" pi)
 
                 return!
-                    if total < 1 || total > PageInfo.MaxTotalPages then
+                    if total = 0 && isEmpty && (count = 0 || count = 1) then
+                        Ok { TotalPages = 1; PageCount = 1 }
+                    elif total < 1 || total > PageInfo.MaxTotalPages then
                         Validation.fail $"{path}.total_pages" $"must be between 1 and {PageInfo.MaxTotalPages}"
                     elif count < 1 || count > total then
                         Validation.fail $"{path}.page_count" $"must be between 1 and total_pages ({total})"
                     else
                         Ok { TotalPages = total; PageCount = count }
             }
+
+    /// Writes a value as it is, but for NUL in its strings and keys (see `withoutNul`).
+    let rec private writeWithoutNul (w: Utf8JsonWriter) (v: JsonElement) =
+        match v.ValueKind with
+        | JsonValueKind.Object ->
+            w.WriteStartObject()
+
+            for p in v.EnumerateObject() do
+                w.WritePropertyName(withoutNul p.Name)
+                writeWithoutNul w p.Value
+
+            w.WriteEndObject()
+        | JsonValueKind.Array ->
+            w.WriteStartArray()
+
+            for item in v.EnumerateArray() do
+                writeWithoutNul w item
+
+            w.WriteEndArray()
+        | JsonValueKind.String -> w.WriteStringValue(withoutNul (v.GetString()))
+        | _ -> v.WriteTo w
+
+    // How the writer spells NUL: a written object holding these bytes has a NUL to replace.
+    let private escapedNul = "\\u0000"B
 
     /// Writes every property that is not one of the named fields into one JSON object, verbatim.
     let private extraProperties (buffer: ArrayBufferWriter<byte>) (m: JsonElement) : string =
@@ -101,17 +134,24 @@ module WebhookJson =
         if not any then
             "{}"
         else
-            buffer.ResetWrittenCount()
-            use writer = new Utf8JsonWriter(buffer, writerOptions)
-            writer.WriteStartObject()
+            let write (writeValue: Utf8JsonWriter -> JsonElement -> unit) (nameOf: string -> string) =
+                buffer.ResetWrittenCount()
+                use writer = new Utf8JsonWriter(buffer, writerOptions)
+                writer.WriteStartObject()
 
-            for p in m.EnumerateObject() do
-                if not (knownMemberFields.Contains p.Name) then
-                    writer.WritePropertyName p.Name
-                    p.Value.WriteTo writer
+                for p in m.EnumerateObject() do
+                    if not (knownMemberFields.Contains p.Name) then
+                        writer.WritePropertyName(nameOf p.Name)
+                        writeValue writer p.Value
 
-            writer.WriteEndObject()
-            writer.Flush()
+                writer.WriteEndObject()
+                writer.Flush()
+
+            write (fun w v -> v.WriteTo w) id
+
+            if buffer.WrittenSpan.IndexOf(ReadOnlySpan escapedNul) >= 0 then
+                write writeWithoutNul withoutNul
+
             Text.Encoding.UTF8.GetString buffer.WrittenSpan
 
     let private memberAt (buffer: ArrayBufferWriter<byte>) (i: int) (m: JsonElement) : Validation<Member> =
@@ -146,9 +186,11 @@ module WebhookJson =
                       Properties = properties }
             }
 
-    let private members (parameters: JsonElement) : Validation<Member array> =
-        // An empty diff may come without a list: that is an empty page, not an error.
+    /// An empty diff may come without a list: that is an empty page. A full copy without its list is
+    /// refused: read as empty, it would empty the cohort.
+    let private members (fullCopy: bool) (parameters: JsonElement) : Validation<Member array> =
         match tryProperty "members" parameters with
+        | None when fullCopy -> Validation.fail "parameters.members" "is required in a members call"
         | None -> Ok [||]
         | Some ms when ms.ValueKind <> JsonValueKind.Array -> Validation.fail "parameters.members" "must be an array"
         | Some ms ->
@@ -162,6 +204,16 @@ module WebhookJson =
         | Some p when p.ValueKind <> JsonValueKind.Object ->
             Validation.map2 (fun _ e -> e) (action (tryProperty "action" root)) (Validation.fail "parameters" "must be an object")
         | Some p ->
+            let fullCopy =
+                tryProperty "action" root
+                |> Option.exists (fun a -> a.ValueKind = JsonValueKind.String && a.ValueEquals "members")
+
+            let isEmpty =
+                match tryProperty "members" p with
+                | Some ms when ms.ValueKind = JsonValueKind.Array -> ms.GetArrayLength() = 0
+                | Some _ -> false
+                | None -> true
+
             let id path name create =
                 idText path (tryProperty name p) |> Result.bind (fun raw -> create (path, raw))
 
@@ -173,8 +225,8 @@ module WebhookJson =
                 and! name = optionalText "parameters.mixpanel_cohort_name" (tryProperty "mixpanel_cohort_name" p)
                 and! description =
                     optionalText "parameters.mixpanel_cohort_description" (tryProperty "mixpanel_cohort_description" p)
-                and! pageInfo = pageInfo p
-                and! members = members p
+                and! pageInfo = pageInfo isEmpty p
+                and! members = members fullCopy p
 
                 return
                     { Action = action
@@ -205,21 +257,37 @@ module WebhookJson =
             // The reader's own message gives the position; it quotes at most one character of the body.
             Validation.fail "$" $"is not valid JSON ({e.Message})"
 
-    /// The `action` of a body as sent, when it can be read at all: echoed even when the body is invalid.
+    /// The `action` of a body as sent, read from as much of the body as is at hand (a prefix is
+    /// enough when, as in Mixpanel's bodies, `action` comes before `parameters`): echoed even when
+    /// the body is refused unread (401, 413) or invalid (400).
     [<CompiledName("TryReadAction")>]
     let tryReadAction (body: ReadOnlyMemory<byte>) : string option =
-        try
-            use doc = JsonDocument.Parse(withoutByteOrderMark body)
+        let mutable reader = Utf8JsonReader((withoutByteOrderMark body).Span, false, JsonReaderState())
+        let mutable found = None
+        let mutable reading = true
 
-            if doc.RootElement.ValueKind <> JsonValueKind.Object then
-                None
-            else
-                match tryProperty "action" doc.RootElement with
-                | Some a when a.ValueKind = JsonValueKind.String -> Some(a.GetString())
-                | _ -> None
+        try
+            if reader.Read() && reader.TokenType = JsonTokenType.StartObject then
+                while reading && reader.Read() do
+                    match reader.TokenType with
+                    | JsonTokenType.PropertyName ->
+                        let isAction = reader.ValueTextEquals "action"B
+
+                        if not (reader.Read()) then
+                            reading <- false
+                        elif isAction then
+                            if reader.TokenType = JsonTokenType.String then
+                                found <- Some(reader.GetString())
+
+                            reading <- false
+                        elif not (reader.TrySkip()) then
+                            reading <- false
+                    | _ -> reading <- false
         with
         | :? JsonException
-        | :? InvalidOperationException -> None
+        | :? InvalidOperationException -> ()
+
+        found
 
     // ==== Writing ==================================================================================
 

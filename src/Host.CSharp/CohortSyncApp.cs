@@ -2,6 +2,7 @@ using CohortSync.Host.Cohorts;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Host.Webhook;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace CohortSync.Host;
@@ -20,6 +21,7 @@ public static class CohortSyncApp
         var config = builder.Configuration;
 
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookCredentialsValidator>();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var connectionString = config.GetConnectionString(ConnectionStringName);
@@ -33,6 +35,7 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<WebhookAuthenticator>();
         builder.Services.AddSingleton<PageStore>();
         builder.Services.AddSingleton<RejectionLog>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
         builder.Services.AddSingleton<MemberQueries>();
 
         var app = builder.Build();

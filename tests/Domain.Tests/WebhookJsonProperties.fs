@@ -163,7 +163,7 @@ let private slots (page: WebhookPage) : Gen<Corruption list> list =
             corruption "page_count past total_pages" pageCount (pageInfo (setField "page_count" (node $"{total + 1}")))
             corruption "page_count a fraction" pageCount (pageInfo (setField "page_count" (node "1.5")))
             corruption "page_count not a number" pageCount (pageInfo (setField "page_count" (JsonValue.Create "three")))
-            corruption "total_pages 0" totalPages (pageInfo (setField "total_pages" (JsonValue.Create 0)))
+            corruption "total_pages negative" totalPages (pageInfo (setField "total_pages" (JsonValue.Create -1)))
             corruption "total_pages missing" totalPages (pageInfo (remove "total_pages"))
             corruption "total_pages past its bound" totalPages (pageInfo (setField "total_pages" (node $"{PageInfo.MaxTotalPages + 1}")))
             inParameters "page_info a string" "parameters.page_info" (setField "page_info" (JsonValue.Create "1/1"))
@@ -267,4 +267,42 @@ let ``a body with a UTF-8 byte-order mark is read`` () =
 
     match parse body with
     | Ok page -> expectEqual "page" example page
+    | Error problems -> failwithf "refused: %A" problems
+
+[<Fact>]
+let ``an empty call saying total_pages 0 reads as page 1 of 1`` () =
+    let root = renderedNode { example with Action = AddMembers }
+    let pageInfo = root["parameters"]["page_info"]
+    pageInfo["total_pages"] <- JsonValue.Create 0
+    pageInfo["page_count"] <- JsonValue.Create 0
+
+    match parse (bytesOf root) with
+    | Ok page -> expectEqual "page info" { TotalPages = 1; PageCount = 1 } page.PageInfo
+    | Error problems -> failwithf "refused: %A" problems
+
+[<Fact>]
+let ``a members call without its list is refused, a diff call without one is empty`` () =
+    let without action =
+        let root = renderedNode { example with Action = action; PageInfo = { TotalPages = 1; PageCount = 1 } }
+        root["parameters"].AsObject().Remove "members" |> ignore
+        parse (bytesOf root)
+
+    expectEqual "members" [ "parameters.members" ] (without Members |> problemsOf |> List.map _.Path)
+
+    match without RemoveMembers with
+    | Ok page -> expectEqual "members of an empty diff page" 0 page.Members.Length
+    | Error problems -> failwithf "refused: %A" problems
+
+[<Fact>]
+let ``NUL is refused in ids and replaced in profile text`` () =
+    let body =
+        """{"action":"members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2","mixpanel_session_id":"s\u0000","page_info":{"total_pages":1,"page_count":1},"members":[{"mixpanel_distinct_id":"u","email":"a\u0000b","k\u0000":{"v":["x\u0000"]}}]}}"""
+
+    expectEqual "paths" [ "parameters.mixpanel_session_id" ] (parseText body |> problemsOf |> List.map _.Path)
+
+    match parseText (body.Replace("s\\u0000", "s")) with
+    | Ok page ->
+        let m = page.Members[0]
+        expectEqual "email" (Some "a\uFFFDb") m.Email
+        expectEqual "properties" """{"k�":{"v":["x�"]}}""" m.Properties
     | Error problems -> failwithf "refused: %A" problems

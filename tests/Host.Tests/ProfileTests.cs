@@ -52,12 +52,15 @@ public sealed class ProfileTests(HostFixture fx)
         Assert.Equal("ann.lee@example.com", third[0].Email);
         AssertJson(latest, third[0].Properties);
 
-        // It commits: the newest profile shows.
+        // It commits: the newest profile shows, field by field; what this export leaves out (names,
+        // phone, properties other than plan) keeps its stored value.
         await client.PostOkAsync(c.Page(WebhookAction.RemoveMembers, "s3", 1, 1, [M("C", "cy.new@example.com", "Cyrus")]));
         var fourth = await client.GetAllMembersAsync(c);
         var a = Assert.Single(fourth);
-        Assert.Equal(("A", "staged@example.com"), (a.DistinctId, a.Email));
-        AssertJson("""{"plan":"staged"}""", a.Properties);
+        Assert.Equal(("A", "staged@example.com", "Anne", "999"), (a.DistinctId, a.Email, a.FirstName, a.PhoneNumber));
+        var merged = JsonNode.Parse(latest)!.AsObject();
+        merged["plan"] = "staged";
+        AssertJson(merged.ToJsonString(), a.Properties);
     }
 
     [Fact]
@@ -79,5 +82,18 @@ public sealed class ProfileTests(HostFixture fx)
         var other = TestCohort.New("profile-other");
         await fx.Client.PostOkAsync(other.Page(WebhookAction.Members, "s1", 1, 1, [M("U", "elsewhere@example.com")]));
         Assert.Equal("new@example.com", Assert.Single(await fx.Client.GetAllMembersAsync(c1)).Email);
+    }
+
+    [Fact]
+    public async Task A_NUL_in_profile_text_is_stored_replaced_not_refused()
+    {
+        // PostgreSQL text cannot hold NUL: one such profile must not fail (and so stall) the cohort's sync.
+        var c = TestCohort.New("nul");
+        var reply = await fx.Client.PostRawAsync(
+            $$$"""{"action":"members","parameters":{"mixpanel_project_id":"{{{c.Project}}}","mixpanel_cohort_id":"{{{c.Cohort}}}","mixpanel_cohort_name":"n\u0000","mixpanel_session_id":"s1","page_info":{"total_pages":1,"page_count":1},"members":[{"mixpanel_distinct_id":"u","email":"a\u0000b","k\u0000":["x\u0000"]}]}}""");
+        Assert.Equal(System.Net.HttpStatusCode.OK, reply.Status);
+        var u = Assert.Single(await fx.Client.GetAllMembersAsync(c));
+        Assert.Equal("a\uFFFDb", u.Email);
+        AssertJson("""{"k\uFFFD":["x\uFFFD"]}""", u.Properties);
     }
 }

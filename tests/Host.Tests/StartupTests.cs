@@ -44,4 +44,16 @@ public sealed class StartupTests(HostFixture fx)
         Assert.Equal(System.Net.HttpStatusCode.OK, (await fx.B.Client.GetAsync("/healthz")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await fx.B.Client.GetAsync("/readyz")).StatusCode);
     }
+
+    [Fact]
+    public async Task A_credential_without_a_password_stops_the_start()
+    {
+        // A misspelt setting must not turn into "any request with this name and an empty password".
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => fx.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Webhook:Credentials:0:Username"] = "mixpanel",
+            ["Webhook:Credentials:0:Pasword"] = "misspelt",
+        }));
+        Assert.Contains("Webhook:Credentials:0 needs both a Username and a Password", error.Message);
+    }
 }

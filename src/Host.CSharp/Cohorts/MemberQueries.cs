@@ -18,7 +18,11 @@ public sealed class MemberQueries(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         return await connection.ExecuteScalarAsync<long?>(
-            "SELECT cohort_key FROM cohort WHERE project_id = @projectId AND cohort_id = @cohortId",
+            // A cohort exists for readers from its first commit: staged pages are not visible.
+            """
+            SELECT cohort_key FROM cohort
+            WHERE project_id = @projectId AND cohort_id = @cohortId AND last_committed_at IS NOT NULL
+            """,
             new { projectId, cohortId });
     }
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace CohortSync.Host.Configuration;
 
@@ -34,6 +35,23 @@ public sealed class WebhookCredential
 
     /// <summary>Project ids this credential may sync; empty or <c>*</c> allows every project.</summary>
     public List<string> Projects { get; set; } = [];
+}
+
+/// <summary>
+/// Refuses to start with a credential whose name or password is empty (a misspelt setting), which
+/// would otherwise accept an empty password. Data annotations do not look inside list items.
+/// </summary>
+public sealed class WebhookCredentialsValidator : IValidateOptions<WebhookOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WebhookOptions options)
+    {
+        var problems = options.Credentials
+            .Select((c, i) => (c, i))
+            .Where(x => string.IsNullOrEmpty(x.c.Username) || string.IsNullOrEmpty(x.c.Password))
+            .Select(x => $"Webhook:Credentials:{x.i} needs both a Username and a Password")
+            .ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }
 
 /// <summary>The private PostgreSQL used when no connection string is configured (section <c>LocalPostgres</c>).</summary>

@@ -22,13 +22,13 @@ public static class LocalPostgres
         // Test runs and hosts may start together: one of them provisions, the others wait for it.
         using var guard = await AcquireLockAsync(Path.Combine(root, "provision.lock"));
 
-        var bin = FindBinaries() ?? InstallPostgres(log);
-        var data = Path.Combine(root, "data");
+        var osUser = Environment.UserName == "root" ? ServerUser() : null;
+        var data = DataDirectory(root, osUser, log);
+        var bin = FindBinaries(ClusterVersion(data)) ?? InstallPostgres(log);
         var passwordFile = Path.Combine(root, "password");
-        var osUser = Environment.UserName == "root" ? ServerUser(root) : null;
 
         if (!File.Exists(Path.Combine(data, "PG_VERSION")))
-            await InitialiseAsync(bin, root, data, passwordFile, osUser, options.Port, log);
+            await InitialiseAsync(bin, data, passwordFile, osUser, options.Port, log);
 
         var password = (await File.ReadAllTextAsync(passwordFile)).Trim();
         if (Run(bin, "pg_ctl", osUser, "-D", data, "status").ExitCode != 0)
@@ -77,14 +77,22 @@ public static class LocalPostgres
         }
     }
 
-    static string? FindBinaries() =>
+    /// <summary>The server's binaries: those of the version that made the data folder, else the newest.</summary>
+    static string? FindBinaries(string? clusterVersion) =>
         Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql")
                 .Select(d => Path.Combine(d, "bin"))
                 .Where(b => File.Exists(Path.Combine(b, "postgres")) && File.Exists(Path.Combine(b, "initdb")))
-                .OrderByDescending(b => int.TryParse(Path.GetFileName(Path.GetDirectoryName(b)), out var v) ? v : 0)
+                .OrderByDescending(b => Path.GetFileName(Path.GetDirectoryName(b)) == clusterVersion)
+                .ThenByDescending(b => int.TryParse(Path.GetFileName(Path.GetDirectoryName(b)), out var v) ? v : 0)
                 .FirstOrDefault()
             : null;
+
+    static string? ClusterVersion(string data)
+    {
+        var file = Path.Combine(data, "PG_VERSION");
+        return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
+    }
 
     static string InstallPostgres(Action<string> log)
     {
@@ -93,17 +101,17 @@ public static class LocalPostgres
                 "PostgreSQL is not installed: run `sudo apt-get install -y postgresql`, or set ConnectionStrings__CohortSync");
         log("PostgreSQL binaries are missing: installing the Debian postgresql package");
         var install = Exec("/bin/sh", ["-c",
-            "export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q postgresql"]);
+            "export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 postgresql"]);
         if (install.ExitCode != 0)
             throw new InvalidOperationException($"apt-get install postgresql failed: {install.Output}");
-        return FindBinaries() ?? throw new InvalidOperationException("postgresql installed, but its binaries were not found");
+        return FindBinaries(null) ?? throw new InvalidOperationException("postgresql installed, but its binaries were not found");
     }
 
     /// <summary>
     /// The non-root account the server runs as when we are root: Debian's <c>postgres</c> (created
-    /// with the package, or here if missing). It must be able to reach the data folder.
+    /// with the package, or here if missing).
     /// </summary>
-    static string ServerUser(string root)
+    static string ServerUser()
     {
         const string user = "postgres";
         if (Exec("id", ["-u", user]).ExitCode != 0)
@@ -112,14 +120,36 @@ public static class LocalPostgres
             if (add.ExitCode != 0)
                 throw new InvalidOperationException($"could not create the {user} user: {add.Output}");
         }
-        if (Exec("runuser", ["-u", user, "--", "test", "-x", root]).ExitCode != 0)
-            throw new InvalidOperationException(
-                $"the {user} user cannot reach {root}: set LocalPostgres:DataDirectory to a folder it can reach");
         return user;
     }
 
+    /// <summary>
+    /// The data folder: in <paramref name="root"/>, unless the server's user cannot reach it (a
+    /// checkout under /root, mode 700); then in /var/lib/cohortsync, one folder per checkout.
+    /// </summary>
+    static string DataDirectory(string root, string? osUser, Action<string> log)
+    {
+        if (osUser is null || Exec("runuser", ["-u", osUser, "--", "test", "-x", root]).ExitCode == 0)
+            return Path.Combine(root, "data");
+        var key = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(root)))[..16].ToLowerInvariant();
+        var data = Path.Combine("/var/lib/cohortsync", key, "data");
+        log($"the {osUser} user cannot reach {root}: its data folder is {data}");
+        return data;
+    }
+
+    /// <summary>Writes a file only its owner can read, from the moment it exists.</summary>
+    static async Task WriteSecretAsync(string path, string text)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        await using var stream = new FileStream(path, options);
+        await using var writer = new StreamWriter(stream);
+        await writer.WriteAsync(text);
+    }
+
     static async Task InitialiseAsync(
-        string bin, string root, string data, string passwordFile, string? osUser, int port, Action<string> log)
+        string bin, string data, string passwordFile, string? osUser, int port, Action<string> log)
     {
         log($"initialising a local PostgreSQL data folder in {data}");
         if (Directory.Exists(data))
@@ -127,12 +157,10 @@ public static class LocalPostgres
         Directory.CreateDirectory(data);
 
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-        await File.WriteAllTextAsync(passwordFile, password);
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await WriteSecretAsync(passwordFile, password);
         // initdb reads the password from a file the server's user can read; it is removed right after.
-        var initPassword = Path.Combine(data, "..", "initdb.pw");
-        await File.WriteAllTextAsync(initPassword, password);
+        var initPassword = Path.Combine(Path.GetDirectoryName(data)!, "initdb.pw");
+        await WriteSecretAsync(initPassword, password);
         if (osUser is not null)
         {
             Chown(osUser, data);

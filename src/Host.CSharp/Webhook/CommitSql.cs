@@ -62,7 +62,9 @@ static class CommitSql
         FROM recorded
         """;
 
-    // Profiles: the latest the session carries wins (add before remove, later page, later position).
+    // Profiles: the latest the session carries wins (add before remove, later page, later position),
+    // field by field: a field or property the export leaves out (another cohort may export other
+    // properties) keeps what was stored.
     const string UpsertProfiles = """
         INSERT INTO user_profile (project_id, distinct_id, email, first_name, last_name, phone_number, properties, updated_at)
         SELECT DISTINCT ON (distinct_id)
@@ -71,8 +73,12 @@ static class CommitSql
         WHERE session_key = @session
         ORDER BY distinct_id, (action = 'remove_members'), page_count DESC, ordinal DESC
         ON CONFLICT (project_id, distinct_id) DO UPDATE
-        SET email = EXCLUDED.email, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-            phone_number = EXCLUDED.phone_number, properties = EXCLUDED.properties, updated_at = EXCLUDED.updated_at
+        SET email = COALESCE(EXCLUDED.email, user_profile.email),
+            first_name = COALESCE(EXCLUDED.first_name, user_profile.first_name),
+            last_name = COALESCE(EXCLUDED.last_name, user_profile.last_name),
+            phone_number = COALESCE(EXCLUDED.phone_number, user_profile.phone_number),
+            properties = user_profile.properties || EXCLUDED.properties,
+            updated_at = EXCLUDED.updated_at
         """;
 
     const string Finish = """

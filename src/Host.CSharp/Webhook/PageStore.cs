@@ -21,13 +21,15 @@ public sealed class PageStore(NpgsqlDataSource dataSource)
         var uploadId = await connection.ExecuteScalarAsync<long>("SELECT nextval('upload_id_seq')", transaction: tx);
         await StageMembersAsync(connection, uploadId, page.Members, ct);
 
+        // From here on the request's cancellation is not passed on: once the cohort is locked the work
+        // runs to its end, so that a sender who gave up (and will retry) does not throw away a commit.
         var cohortKey = await LockCohortAsync(connection, tx, page);
         var sessions = await SessionRows.LoadAsync(connection, tx, cohortKey, page.SessionId);
         var decision = Decisions.Decide(page, sessions.State);
         if (!decision.Outcome.IsAccepted)
         {
             // Nothing changes: the staged copy goes with the rollback.
-            await tx.RollbackAsync(ct);
+            await tx.RollbackAsync(CancellationToken.None);
             return decision;
         }
 
@@ -91,7 +93,7 @@ public sealed class PageStore(NpgsqlDataSource dataSource)
             }
         }
 
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync(CancellationToken.None);
         return decision;
     }
 

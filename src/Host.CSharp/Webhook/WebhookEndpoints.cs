@@ -15,6 +15,9 @@ public static class WebhookEndpoints
 {
     const int MaxProblemsInMessage = 20;
 
+    const string LogLine =
+        "Webhook {Action} {ProjectId}/{CohortId} session {SessionId} page {PageCount}/{TotalPages}: {Outcome} {Status} in {ElapsedMs:F1} ms";
+
     public static IEndpointRouteBuilder MapWebhook(this IEndpointRouteBuilder app, string path)
     {
         app.MapPost(path, ReceiveAsync).WithName("Webhook").DisableAntiforgery();
@@ -28,13 +31,24 @@ public static class WebhookEndpoints
         var started = Stopwatch.GetTimestamp();
         var logger = loggers.CreateLogger("CohortSync.Webhook");
         var settings = options.Value;
+        WebhookPage? page = null;
 
-        IResult Refuse(Rejection r, string action)
+        // The one log line of a request: ids and counts only, never a member's data.
+        void Log(LogLevel level, string outcome, int status, Exception? error = null) =>
+            logger.Log(level, error, LogLine,
+                page?.Action.WireName, page?.ProjectId.Value, page?.CohortId.Value, page?.SessionId.Value,
+                page?.PageInfo.PageCount, page?.PageInfo.TotalPages, outcome, status,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+
+        IResult Refuse(Rejection r, string action, Exception? error = null)
         {
-            rejections.Record(r with { Action = r.Action ?? (action.Length > 0 ? action : null) });
-            logger.LogInformation(
-                "Webhook {Action} {ProjectId}/{CohortId} session {SessionId}: refused {Reason} {Status} in {ElapsedMs:F1} ms",
-                action, r.ProjectId, r.CohortId, r.SessionId, r.Reason, r.Status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            rejections.Record(r with
+            {
+                Action = r.Action ?? (action.Length > 0 ? action : null),
+                ProjectId = page?.ProjectId.Value, CohortId = page?.CohortId.Value, SessionId = page?.SessionId.Value,
+            });
+            var level = r.Status >= 500 ? (r.Status == 500 ? LogLevel.Error : LogLevel.Warning) : LogLevel.Information;
+            Log(level, r.Reason, r.Status, error);
             if (r.Status == StatusCodes.Status401Unauthorized)
                 http.Response.Headers.WWWAuthenticate = "Basic realm=\"CohortSync\", charset=\"UTF-8\"";
             if (r.Status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
@@ -42,56 +56,69 @@ public static class WebhookEndpoints
             return TypedResults.Json(WebhookReply.Failure(action, r.Message, r.Status), statusCode: r.Status);
         }
 
-        var size = http.Request.ContentLength;
-        var caller = authenticator.Authenticate(http.Request.Headers.Authorization);
-        if (caller is null)
-            return Refuse(new Rejection(401, "unauthorized", "missing or wrong Basic credentials", size), "");
-
-        var body = await RequestBody.ReadAsync(http.Request, settings.MaxBodyBytes, ct);
-        if (body is not { } bytes)
-            return Refuse(new Rejection(413, "too_large", $"body is larger than {settings.MaxBodyBytes} bytes", size), "");
-
-        if (!WebhookBody.TryParse(bytes, out var page, out var problems))
-        {
-            var shown = problems.Take(MaxProblemsInMessage).Select(p => p.ToString());
-            var more = problems.Length > MaxProblemsInMessage ? $"; and {problems.Length - MaxProblemsInMessage} more" : "";
-            return Refuse(
-                new Rejection(400, "invalid_body", string.Join("; ", shown) + more, bytes.Length),
-                WebhookBody.TryReadAction(bytes) ?? "");
-        }
-
-        var action = page.Action.WireName;
-        var about = new Rejection(0, "", "", bytes.Length, action, page.ProjectId.Value, page.CohortId.Value, page.SessionId.Value);
-        if (!caller.MaySync(page.ProjectId.Value))
-            return Refuse(
-                about with { Status = 403, Reason = "forbidden_project", Message = $"these credentials may not sync project {page.ProjectId}" },
-                action);
-
-        SessionAssembly.PageDecision decision;
         try
         {
-            decision = await store.ReceiveAsync(page, ct);
+            var size = http.Request.ContentLength;
+            var caller = authenticator.Authenticate(http.Request.Headers.Authorization);
+            if (caller is null)
+            {
+                var prefix = await RequestBody.PrefixAsync(http.Request, ct);
+                return Refuse(new Rejection(401, "unauthorized", "missing or wrong Basic credentials", size),
+                    WebhookBody.TryReadAction(prefix) ?? "");
+            }
+
+            var body = await RequestBody.ReadAsync(http.Request, settings.MaxBodyBytes, ct);
+            if (body.TooLarge)
+                return Refuse(new Rejection(413, "too_large", $"body is larger than {settings.MaxBodyBytes} bytes", size),
+                    WebhookBody.TryReadAction(body.Bytes) ?? "");
+
+            if (!WebhookBody.TryParse(body.Bytes, out var parsed, out var problems))
+            {
+                var shown = problems.Take(MaxProblemsInMessage).Select(p => p.ToString());
+                var more = problems.Length > MaxProblemsInMessage ? $"; and {problems.Length - MaxProblemsInMessage} more" : "";
+                return Refuse(new Rejection(400, "invalid_body", string.Join("; ", shown) + more, body.Bytes.Length),
+                    WebhookBody.TryReadAction(body.Bytes) ?? "");
+            }
+
+            page = parsed;
+            var action = page.Action.WireName;
+            var about = new Rejection(0, "", "", body.Bytes.Length);
+            if (!caller.MaySync(page.ProjectId.Value))
+                return Refuse(about with
+                {
+                    Status = 403, Reason = "forbidden_project",
+                    Message = $"these credentials may not sync project {page.ProjectId}",
+                }, action);
+
+            SessionAssembly.PageDecision decision;
+            try
+            {
+                decision = await store.ReceiveAsync(page, ct);
+            }
+            catch (Exception e) when (IsTransient(e))
+            {
+                return Refuse(about with { Status = 503, Reason = "unavailable", Message = "storage is unavailable; retry later" },
+                    action, e);
+            }
+
+            if (decision.Outcome is SessionAssembly.PageOutcome.ActionConflict conflict)
+                return Refuse(about with { Status = 409, Reason = "action_conflict", Message = conflict.Message }, action);
+
+            Log(LogLevel.Information, decision.Outcome.ToString(), StatusCodes.Status200OK);
+            return TypedResults.Json(WebhookReply.Success(action), statusCode: StatusCodes.Status200OK);
         }
-        catch (Exception e) when (IsTransient(e))
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            logger.LogWarning("Database unavailable: {Error}", e.Message);
-            return Refuse(about with { Status = 503, Reason = "unavailable", Message = "storage is unavailable; retry later" }, action);
+            // The sender gave up before the page was stored: nothing was acknowledged, nothing kept.
+            Log(LogLevel.Information, "cancelled", 499);
+            throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A 5xx makes Mixpanel retry, never pause; the details stay in our log.
-            logger.LogError(e, "Page could not be stored");
-            return Refuse(about with { Status = 500, Reason = "internal_error", Message = "the page could not be stored; retry later" }, action);
+            return Refuse(new Rejection(500, "internal_error", "the page could not be stored; retry later", http.Request.ContentLength),
+                page?.Action.WireName ?? "", e);
         }
-
-        if (decision.Outcome is SessionAssembly.PageOutcome.ActionConflict conflict)
-            return Refuse(about with { Status = 409, Reason = "action_conflict", Message = conflict.Message }, action);
-
-        logger.LogInformation(
-            "Webhook {Action} {ProjectId}/{CohortId} session {SessionId} page {PageCount}/{TotalPages} with {MemberCount} members: {Outcome} 200 in {ElapsedMs:F1} ms",
-            action, page.ProjectId.Value, page.CohortId.Value, page.SessionId.Value, page.PageInfo.PageCount,
-            page.PageInfo.TotalPages, page.Members.Length, decision.Outcome.ToString(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return TypedResults.Json(WebhookReply.Success(action), statusCode: StatusCodes.Status200OK);
     }
 
     /// <summary>Faults a retry can get past: the server unreachable, overloaded, restarting, or a lost race.</summary>
