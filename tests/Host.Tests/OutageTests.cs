@@ -99,4 +99,35 @@ public sealed class OutageTests(HostFixture fx)
             await Db.ExecuteAsync(fx.ServerConnectionString, $"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true");
         }
     }
+
+    [Fact]
+    public async Task A_commit_under_way_completes_when_the_sender_stops_waiting()
+    {
+        var c = TestCohort.New("gave-up");
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 2, "a"));
+
+        // Hold the cohort's row lock, so that the last page waits behind it, as behind a long commit.
+        await using var holder = fx.OpenDatabase();
+        await using var tx = await holder.BeginTransactionAsync();
+        await using (var lockRow = new Npgsql.NpgsqlCommand(
+            "SELECT 1 FROM cohort WHERE project_id = $1 AND cohort_id = $2 FOR UPDATE", holder, tx))
+        {
+            lockRow.Parameters.AddWithValue(c.Project);
+            lockRow.Parameters.AddWithValue(c.Cohort);
+            await lockRow.ExecuteScalarAsync();
+        }
+
+        using var impatient = new HttpClient { BaseAddress = fx.A.BaseAddress, Timeout = TimeSpan.FromSeconds(1) };
+        await Assert.ThrowsAnyAsync<TaskCanceledException>(() => impatient.PostAsync(c.Members("s1", 2, 2, "b")));
+        await tx.RollbackAsync();
+
+        // The page the sender gave up on was stored and committed all the same; its retry is a repeat.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await Db.SessionsAsync(fx.ConnectionString, c)).Single().state != "committed" && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.Equal("committed", (await Db.SessionsAsync(fx.ConnectionString, c)).Single().state);
+        Assert.Equal(["a", "b"], await fx.Client.MemberIdsAsync(c));
+        await fx.Client.PostOkAsync(c.Members("s1", 2, 2, "b"));
+        Assert.Equal(2, (await Db.TransitionsAsync(fx.ConnectionString, c)).Count);
+    }
 }
