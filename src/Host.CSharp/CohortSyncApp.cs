@@ -46,8 +46,7 @@ public static class CohortSyncApp
             app.Lifetime.ApplicationStarted.Register(() =>
                 app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted"));
 
-        var webhook = config.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
-        app.MapWebhook(webhook.Path);
+        app.MapWebhook(app.Services.GetRequiredService<IOptions<WebhookOptions>>().Value.Path);
         app.MapCohorts();
         app.MapHealth(connectionString);
         return app;

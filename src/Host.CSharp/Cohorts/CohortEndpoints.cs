@@ -28,11 +28,10 @@ public static class CohortEndpoints
         if (after is not null && !Cursor.TryDecode(after, out afterId))
             return TypedResults.BadRequest(new ProblemBody("after is not a cursor this service issued"));
 
-        var cohortKey = await queries.FindCohortAsync(projectId, cohortId, ct);
-        if (cohortKey is null)
+        var members = await queries.MembersAsync(projectId, cohortId, afterId, take + 1, ct);
+        if (members is null)
             return TypedResults.NotFound(new ProblemBody($"no cohort {cohortId} in project {projectId}"));
 
-        var members = await queries.MembersAsync(projectId, cohortKey.Value, afterId, take + 1, ct);
         var next = members.Count > take ? Cursor.Encode(members[take - 1].DistinctId) : null;
         return TypedResults.Ok(new MemberPage(members.Take(take).ToList(), next));
     }

@@ -14,23 +14,24 @@ public sealed class MemberQueries(NpgsqlDataSource dataSource)
 
     static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 
-    public async Task<long?> FindCohortAsync(string projectId, string cohortId, CancellationToken ct)
+    /// <summary>
+    /// Members after <paramref name="after"/> in distinct-id order ('' sorts first under COLLATE "C"),
+    /// or null when there is no such cohort. A cohort exists for readers from its first commit:
+    /// staged pages are not visible.
+    /// </summary>
+    public async Task<IReadOnlyList<MemberView>?> MembersAsync(
+        string projectId, string cohortId, string? after, int take, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await connection.ExecuteScalarAsync<long?>(
-            // A cohort exists for readers from its first commit: staged pages are not visible.
+        var cohortKey = await connection.ExecuteScalarAsync<long?>(
             """
             SELECT cohort_key FROM cohort
             WHERE project_id = @projectId AND cohort_id = @cohortId AND last_committed_at IS NOT NULL
             """,
             new { projectId, cohortId });
-    }
+        if (cohortKey is null)
+            return null;
 
-    /// <summary>Members after <paramref name="after"/> in distinct-id order ('' sorts first under COLLATE "C").</summary>
-    public async Task<IReadOnlyList<MemberView>> MembersAsync(
-        string projectId, long cohortKey, string? after, int take, CancellationToken ct)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var rows = await connection.QueryAsync<Row>(
             """
             SELECT m.distinct_id, p.email, p.first_name, p.last_name, p.phone_number, p.properties::text AS properties
