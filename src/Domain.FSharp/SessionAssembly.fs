@@ -155,6 +155,17 @@ type PageOutcome =
         | PageOutcome.Superseded
         | PageOutcome.ActionConflict _ -> false
 
+    /// The HTTP status the sender is answered with: 2xx means "stored, go on"; a conflict is the
+    /// one outcome a retry cannot fix.
+    member this.HttpStatus =
+        match this with
+        | PageOutcome.Stored
+        | PageOutcome.Committed
+        | PageOutcome.Duplicate
+        | PageOutcome.AlreadyCommitted
+        | PageOutcome.Superseded -> 200
+        | PageOutcome.ActionConflict _ -> 409
+
     override this.ToString() =
         match this with
         | PageOutcome.Stored -> "stored"
