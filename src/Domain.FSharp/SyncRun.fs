@@ -47,8 +47,9 @@ type SyncReport =
 // ==== The network =================================================================================
 
 /// The path between the sender and the receiver. It carries the faults the world picks; a
-/// `Delayed` call is held here and reaches the receiver just after the sender's next call, even
-/// when that call belongs to a later sync (a stale page arriving mid-way through a new session).
+/// `Delayed` call is held here and reaches the receiver just after the sender's next call, or when
+/// its sync ends (a request outlives its sender's patience by seconds, not by the 30 minutes
+/// between syncs).
 type Network(world: IWorld) =
     let held = Queue<WebhookPage>()
 
@@ -82,6 +83,14 @@ type Network(world: IWorld) =
                 lock held (fun () -> held.Enqueue page)
 
             return fault, Fault.answerSeen fault answer
+        }
+
+    /// Delivers whatever is still held (their answers reach nobody).
+    member _.FlushAsync() : Task =
+        task {
+            for p in takeHeld () do
+                let! _ = world.Post p
+                ()
         }
 
 // ==== Playing a sync ==============================================================================
@@ -136,6 +145,7 @@ let playAsync (settings: Settings) (network: Network) (inFlight: int) (sync: Pla
 
     task {
         do! Task.WhenAll [| for _ in 1 .. max 1 inFlight -> worker () |]
+        do! network.FlushAsync()
 
         let outcome =
             match verdicts |> Seq.tryPick (function Verdict.Pause s -> Some s | _ -> None) with
