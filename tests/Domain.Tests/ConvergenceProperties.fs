@@ -17,11 +17,7 @@ open FsCheck.Xunit
 type ConvergencePropertyAttribute() as this =
     inherit PropertyAttribute(QuietOnSuccess = true, Arbitrary = [| typeof<HistoryArbitraries> |], MaxTest = 2000)
 
-    do
-        match Environment.GetEnvironmentVariable "COHORTSYNC_FSCHECK_REPLAY" with
-        | null
-        | "" -> ()
-        | replay -> this.Replay <- replay
+    do Replay.fromEnvironment () |> Option.iter (fun replay -> this.Replay <- replay)
 
 /// Runs the claim for histories in which Mixpanel heard of every commit the receiver made; the
 /// others (a call answered after Mixpanel gave up on it) are counted, and have their own claim below.

@@ -374,8 +374,4 @@ type Arbitraries =
 type DomainPropertyAttribute() as this =
     inherit PropertyAttribute(QuietOnSuccess = true, Arbitrary = [| typeof<Arbitraries> |], MaxTest = 500)
 
-    do
-        match Environment.GetEnvironmentVariable "COHORTSYNC_FSCHECK_REPLAY" with
-        | null
-        | "" -> ()
-        | replay -> this.Replay <- replay
+    do Replay.fromEnvironment () |> Option.iter (fun replay -> this.Replay <- replay)

@@ -130,3 +130,18 @@ module Histories =
 /// Histories for the properties, with their shrinker.
 type HistoryArbitraries =
     static member History() = Arb.fromGenShrink (Histories.history, Histories.shrink)
+
+module HostChecks =
+
+    /// Checks a claim on `maxTest` generated histories, for tests outside FsCheck.Xunit (the host's):
+    /// throws with the counterexample and its seed on failure; honours COHORTSYNC_FSCHECK_REPLAY.
+    [<CompiledName("CheckHistories")>]
+    let checkHistories (maxTest: int) (claim: Action<History>) =
+        let config =
+            Config.QuickThrowOnFailure
+                .WithArbitrary([ typeof<HistoryArbitraries> ])
+                .WithMaxTest(maxTest)
+                .WithQuietOnSuccess(true)
+                .WithReplay(Replay.fromEnvironment () |> Option.map Replay.parse)
+
+        Check.One(config, fun (h: History) -> claim.Invoke h)

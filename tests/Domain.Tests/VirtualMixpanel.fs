@@ -3,6 +3,7 @@
 /// reaches the receiver is recorded with what the sender knew at that moment.
 module CohortSync.Domain.Tests.VirtualMixpanel
 
+open System
 open System.Threading.Tasks
 open CohortSync.Domain
 open CohortSync.Domain.Sender
@@ -131,3 +132,17 @@ let runOurs (h: History) = run (ours h) (committed h) h
 
 /// Mixpanel's last successful snapshot at the end of a run.
 let lastSuccessful (r: Run<_>) = snapshotOf r.Sender
+
+// ==== A receiver elsewhere ========================================================================
+
+/// A receiver reached through functions: the real host over HTTP, in the host's tests. `post`
+/// answers the HTTP status, `members` reads the committed membership.
+let remote (post: Func<WebhookPage, int>) (members: Func<string seq>) : ReceiverModel<unit> =
+    { Empty = ()
+      Receive = fun page () -> post.Invoke page, ()
+      Membership = fun () -> members.Invoke() |> Seq.map DistinctId.Of |> Set.ofSeq }
+
+/// A history played against a remote receiver; `isCommitted` reads a session's state from it.
+[<CompiledName("RunRemote")>]
+let runRemote (post: Func<WebhookPage, int>) (members: Func<string seq>) (isCommitted: Func<SessionId, bool>) (history: History) =
+    run (remote post members) (fun s () -> isCommitted.Invoke s) history

@@ -1,0 +1,65 @@
+using CohortSync.Domain;
+using CohortSync.Domain.Tests;
+using CohortSync.Host.Tests.Infrastructure;
+using static CohortSync.Domain.Sender;
+
+namespace CohortSync.Host.Tests;
+
+/// <summary>
+/// The convergence proof against the real host and PostgreSQL: the domain tests' generated histories and
+/// fault schedules, played by the same sender model over HTTP, with the in-memory receiver as the oracle.
+/// Calls alternate between hosts A and B (two processes of one deployment, or one restarting).
+/// </summary>
+[Collection(HostCollection.Name)]
+public sealed class ConvergenceTests(HostFixture fx)
+{
+    const int Histories = 25;
+
+    [Fact]
+    public void Generated_histories_end_in_the_real_host_exactly_where_they_end_in_the_domain() =>
+        HostChecks.CheckHistories(Histories, generated =>
+        {
+            var cohort = TestCohort.New("converge");
+            var source = generated.Cohort;
+            var history = new History(
+                SourceCohort.Of(cohort.ProjectKey, cohort.CohortKey, "converging", null, source.Members.Values),
+                generated.Ticks);
+
+            var calls = 0;
+            var host = VirtualMixpanel.RunRemote(
+                page => (int)(++calls % 2 == 0 ? fx.A : fx.B).Client.PostAsync(page).GetAwaiter().GetResult().Status,
+                () => fx.Client.MemberIdsAsync(cohort).GetAwaiter().GetResult(),
+                session => Db.SessionsAsync(fx.ConnectionString, cohort).GetAwaiter().GetResult()
+                    .Any(s => s.session_id == session.Value && s.state == "committed"),
+                history);
+            var oracle = VirtualMixpanel.runOurs(history);
+
+            Assert.Equal(oracle.Reports.Select(r => r.Outcome), host.Reports.Select(r => r.Outcome));
+            Assert.Equal(oracle.Orphaned, host.Orphaned);
+            Assert.Equal(oracle.Moments.Length, host.Moments.Length);
+            foreach (var (expected, actual) in oracle.Moments.Zip(host.Moments))
+            {
+                Assert.Equal(expected.Page, actual.Page);
+                Assert.True(expected.Membership.Equals(actual.Membership),
+                    $"after {expected.Page.SessionId} {expected.Page.Action} {expected.Page.PageInfo}: " +
+                    $"domain [{string.Join(",", expected.Membership)}], host [{string.Join(",", actual.Membership)}]");
+            }
+
+            // The same transitions, session by session in commit order; within a session, as a set.
+            static string[] Blocks(IEnumerable<(string Session, string Change)> rows) =>
+                rows.GroupBy(r => r.Session)
+                    .Select(g => g.Key + ": " + string.Join(" ", g.Select(r => r.Change).Order(StringComparer.Ordinal)))
+                    .ToArray();
+            var expectedTransitions = Blocks(Receiver.Transitions(cohort.ProjectKey, cohort.CohortKey, oracle.Receiver)
+                .Select(t => (t.SessionId.Value, $"{t.Kind}:{t.DistinctId.Value}")));
+            var actualTransitions = Blocks(Db.TransitionsAsync(fx.ConnectionString, cohort).GetAwaiter().GetResult()
+                .Select(t => (t.session_id, $"{t.kind}:{t.distinct_id}")));
+            Assert.Equal(expectedTransitions, actualTransitions);
+
+            // Where Mixpanel heard of every commit, the host ends at its last successful snapshot.
+            if (host.Orphaned.IsEmpty)
+                Assert.Equal(
+                    VirtualMixpanel.lastSuccessful(host).Select(d => d.Value).Order(StringComparer.Ordinal),
+                    fx.Client.MemberIdsAsync(cohort).GetAwaiter().GetResult());
+        });
+}
