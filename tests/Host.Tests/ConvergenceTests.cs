@@ -1,6 +1,7 @@
 using CohortSync.Domain;
 using CohortSync.Domain.Tests;
 using CohortSync.Host.Tests.Infrastructure;
+using Microsoft.FSharp.Collections;
 using static CohortSync.Domain.Sender;
 
 namespace CohortSync.Host.Tests;
@@ -62,4 +63,56 @@ public sealed class ConvergenceTests(HostFixture fx)
                     VirtualMixpanel.lastSuccessful(host).Select(d => d.Value).Order(StringComparer.Ordinal),
                     fx.Client.MemberIdsAsync(cohort).GetAwaiter().GetResult());
         });
+
+    /// <summary>
+    /// Real restarts: the host serving the calls is stopped and a new one started on the same database
+    /// in the middle of each session (after calls 2, 5 and 8 of 9), while Mixpanel's model keeps syncing.
+    /// </summary>
+    [Fact]
+    public async Task A_host_restarted_mid_session_loses_nothing_that_was_acknowledged()
+    {
+        var cohort = TestCohort.New("restart");
+        Member User(int n) => Users.M($"u{n}");
+        var history = new History(
+            SourceCohort.Of(cohort.ProjectKey, cohort.CohortKey, "restarting", null, Enumerable.Range(1, 7).Select(User)),
+            ListModule.OfSeq(new[]
+            {
+                new Tick(ListModule.Empty<CohortChange>(), ListModule.Empty<Fault>()),
+                new Tick(ListModule.OfSeq(new[] { CohortChange.NewJoined(User(8)), CohortChange.NewLeft(DistinctId.Of("u1")), CohortChange.NewLeft(DistinctId.Of("u2")) }),
+                    ListModule.OfSeq(new[] { Fault.LostAfterReceiver, Fault.NoFault })),
+                new Tick(ListModule.OfSeq(new[] { CohortChange.NewJoined(User(1)), CohortChange.NewJoined(User(9)) }), ListModule.Empty<Fault>()),
+            }));
+
+        var restartAfter = new HashSet<int> { 2, 5, 8 };
+        var serving = await fx.StartHostAsync();
+        var calls = 0;
+        var restarts = 0;
+        var host = await Task.Run(() => VirtualMixpanel.RunRemote(
+            page =>
+            {
+                var status = (int)serving.Client.PostAsync(page).GetAwaiter().GetResult().Status;
+                if (restartAfter.Contains(++calls))
+                {
+                    serving.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    serving = fx.StartHostAsync().GetAwaiter().GetResult();
+                    restarts++;
+                }
+                return status;
+            },
+            () => fx.Client.MemberIdsAsync(cohort).GetAwaiter().GetResult(),
+            session => Db.SessionsAsync(fx.ConnectionString, cohort).GetAwaiter().GetResult()
+                .Any(s => s.session_id == session.Value && s.state == "committed"),
+            history));
+
+        Assert.Equal(9, calls);
+        Assert.Equal(3, restarts);
+        Assert.All(host.Reports, r => Assert.Equal(SyncOutcome.Succeeded, r.Outcome));
+        Assert.Equal(["u1", "u3", "u4", "u5", "u6", "u7", "u8", "u9"], await fx.Client.MemberIdsAsync(cohort));
+        var transitions = (await Db.TransitionsAsync(fx.ConnectionString, cohort)).Select(t => t.ToString()).Order(StringComparer.Ordinal);
+        Assert.Equal(
+            new[] { "sync-1:entered:u1", "sync-1:entered:u2", "sync-1:entered:u3", "sync-1:entered:u4", "sync-1:entered:u5",
+                    "sync-1:entered:u6", "sync-1:entered:u7", "sync-2:entered:u8", "sync-2:exited:u1", "sync-2:exited:u2",
+                    "sync-3:entered:u1", "sync-3:entered:u9" },
+            transitions);
+    }
 }
