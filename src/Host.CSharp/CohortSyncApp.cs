@@ -1,6 +1,7 @@
 using CohortSync.Host.Cohorts;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
+using CohortSync.Host.Observability;
 using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -37,6 +38,7 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
         builder.Services.AddSingleton<MemberQueries>();
+        builder.Services.AddServiceMetrics();
 
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);
@@ -46,9 +48,11 @@ public static class CohortSyncApp
             app.Lifetime.ApplicationStarted.Register(() =>
                 app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted"));
 
+        app.UseRequestMetrics();
         app.MapWebhook(app.Services.GetRequiredService<IOptions<WebhookOptions>>().Value.Path);
         app.MapCohorts();
         app.MapHealth(connectionString);
+        app.MapMetricsEndpoint();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CohortSync.Domain;
 using CohortSync.Host.Configuration;
+using CohortSync.Host.Observability;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -26,7 +27,7 @@ public static class WebhookEndpoints
 
     static async Task<IResult> ReceiveAsync(
         HttpContext http, PageStore store, WebhookAuthenticator authenticator, RejectionLog rejections,
-        IOptions<WebhookOptions> options, ILoggerFactory loggers, CancellationToken ct)
+        IOptions<WebhookOptions> options, ServiceMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var logger = loggers.CreateLogger("CohortSync.Webhook");
@@ -42,6 +43,7 @@ public static class WebhookEndpoints
 
         IResult Refuse(Rejection r, string action, Exception? error = null)
         {
+            metrics.Rejected(r.Reason);
             rejections.Record(r with
             {
                 Action = r.Action ?? (action.Length > 0 ? action : null),
@@ -101,6 +103,7 @@ public static class WebhookEndpoints
                     action, e);
             }
 
+            metrics.PageDecided(page.Action, decision.Outcome);
             if (decision.Outcome is SessionAssembly.PageOutcome.ActionConflict conflict)
                 return Refuse(about with { Status = 409, Reason = "action_conflict", Message = conflict.Message }, action);
 
