@@ -2,6 +2,7 @@ using CohortSync.Host.Cohorts;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
+using CohortSync.Host.OpenApi;
 using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -39,6 +40,7 @@ public static class CohortSyncApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
         builder.Services.AddSingleton<MemberQueries>();
         builder.Services.AddServiceMetrics();
+        builder.Services.AddCohortSyncOpenApi();
 
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);
@@ -53,6 +55,7 @@ public static class CohortSyncApp
         app.MapCohorts();
         app.MapHealth(connectionString);
         app.MapMetricsEndpoint();
+        app.MapCohortSyncOpenApi();
         return app;
     }
 }

@@ -28,7 +28,7 @@ public static class MetricsEndpoint
     public static IEndpointRouteBuilder MapMetricsEndpoint(this IEndpointRouteBuilder app)
     {
         var registry = app.ServiceProvider.GetRequiredService<CollectorRegistry>();
-        app.MapMetrics(settings => settings.Registry = registry, Path);
+        app.MapMetrics(settings => settings.Registry = registry, Path).WithTags(HealthEndpoints.Tag);
         return app;
     }
 }

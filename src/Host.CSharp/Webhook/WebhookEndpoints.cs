@@ -2,6 +2,7 @@ using System.Diagnostics;
 using CohortSync.Domain;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Observability;
+using CohortSync.Host.OpenApi;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -21,7 +22,7 @@ public static class WebhookEndpoints
 
     public static IEndpointRouteBuilder MapWebhook(this IEndpointRouteBuilder app, string path)
     {
-        app.MapPost(path, ReceiveAsync).WithName("Webhook").DisableAntiforgery();
+        app.MapPost(path, ReceiveAsync).WithName("Webhook").DisableAntiforgery().DescribeWebhook();
         return app;
     }
 
