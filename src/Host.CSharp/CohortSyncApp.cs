@@ -3,6 +3,7 @@ using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
+using CohortSync.Host.Retention;
 using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -25,6 +26,7 @@ public static class CohortSyncApp
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookCredentialsValidator>();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var connectionString = config.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -41,6 +43,8 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<MemberQueries>();
         builder.Services.AddServiceMetrics();
         builder.Services.AddCohortSyncOpenApi();
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetentionPass>(sp, connectionString));
+        builder.Services.AddHostedService<RetentionWorker>();
 
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);

@@ -26,10 +26,13 @@ public sealed class ServiceMetrics
     readonly Counter rejections;
     readonly Counter sessionsCommitted;
     readonly Counter sessionsSuperseded;
+    readonly Counter sessionsAbandoned;
     readonly Histogram commitDuration;
     readonly Counter membersApplied;
     readonly Counter transitions;
     readonly Histogram requestDuration;
+    readonly Counter retentionPasses;
+    readonly Counter retentionDeleted;
 
     public ServiceMetrics(CollectorRegistry registry)
     {
@@ -42,6 +45,8 @@ public sealed class ServiceMetrics
             "Sessions committed (applied to membership), by kind (full, diff).", "kind");
         sessionsSuperseded = factory.CreateCounter("cohortsync_sessions_superseded_total",
             "Open sessions superseded by a newer session of their cohort (they never commit).");
+        sessionsAbandoned = factory.CreateCounter("cohortsync_sessions_abandoned_total",
+            "Open sessions given up by retention after Retention:OpenSessionGraceHours without a page.");
         commitDuration = factory.CreateHistogram("cohortsync_commit_duration_seconds",
             "Time to apply a session and commit its transaction, by kind.", ["kind"],
             new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
@@ -53,6 +58,10 @@ public sealed class ServiceMetrics
             "HTTP request duration, by method, endpoint (route pattern; empty when no route matched) and status code.",
             ["method", "endpoint", "status"],
             new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+        retentionPasses = factory.CreateCounter("cohortsync_retention_passes_total",
+            "Retention passes, by result (completed; skipped: another process held the retention lock; failed).", "result");
+        retentionDeleted = factory.CreateCounter("cohortsync_retention_deleted_rows_total",
+            "Rows deleted by retention, by table.", "table");
 
         // Known series start at zero, so a rate() or increase() sees their first change.
         foreach (var action in WebhookAction.All)
@@ -98,6 +107,16 @@ public sealed class ServiceMetrics
         }
     }
 
+    public void SessionsAbandoned(long count) => sessionsAbandoned.Inc(count);
+
     public void RequestServed(string method, string endpoint, int status, TimeSpan duration) =>
         requestDuration.WithLabels(method, endpoint, status.ToString()).Observe(duration.TotalSeconds);
+
+    public void RetentionPass(string result) => retentionPasses.WithLabels(result).Inc();
+
+    public void RetentionDeleted(string table, long rows)
+    {
+        if (rows > 0)
+            retentionDeleted.WithLabels(table).Inc(rows);
+    }
 }
