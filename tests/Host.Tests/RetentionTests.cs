@@ -147,6 +147,7 @@ public sealed class RetentionTests(HostFixture fx)
         await Db.ExecuteAsync(database,
             "INSERT INTO rejected_request (received_at, status, reason, message) VALUES (now() - interval '40 days', 400, 'invalid_body', 'old')");
         var pass = host.App.Services.GetRequiredService<RetentionPass>();
+        var before = await MetricsScrape.TakeAsync(host.Client);
 
         await using (var other = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Pooling = false }.ConnectionString))
         {
@@ -158,6 +159,16 @@ public sealed class RetentionTests(HostFixture fx)
 
         var report = await pass.RunAsync(CancellationToken.None);
         Assert.Equal(1, report?.Rejections);
+
+        var after = await MetricsScrape.TakeAsync(host.Client);
+        string[] series =
+        [
+            MetricsScrape.Series("cohortsync_retention_passes_total", ("result", "skipped")),
+            MetricsScrape.Series("cohortsync_retention_passes_total", ("result", "completed")),
+            MetricsScrape.Series("cohortsync_retention_deleted_rows_total", ("table", "rejected_request")),
+            MetricsScrape.Series("cohortsync_retention_deleted_rows_total", ("table", "sync_session")),
+        ];
+        Assert.Equal([1.0, 1.0, 1.0, 0.0], series.Select(s => after[s] - before[s]));
     }
 
     [Fact]

@@ -21,6 +21,8 @@ public sealed class ServiceMetrics
 
     static readonly string[] SessionKinds = ["full", "diff"];
     static readonly string[] TransitionKinds = ["entered", "exited"];
+    static readonly string[] RetentionResults = ["completed", "skipped", "failed"];
+    static readonly string[] RetentionTables = ["staged_member", "transition", "sync_session", "rejected_request"];
 
     readonly Counter pages;
     readonly Counter rejections;
@@ -76,6 +78,10 @@ public sealed class ServiceMetrics
         }
         foreach (var kind in TransitionKinds)
             transitions.WithLabels(kind);
+        foreach (var result in RetentionResults)
+            retentionPasses.WithLabels(result);
+        foreach (var table in RetentionTables)
+            retentionDeleted.WithLabels(table);
     }
 
     public void PageDecided(WebhookAction action, PageOutcome outcome) => pages.WithLabels(action.WireName, outcome.ToString()).Inc();
