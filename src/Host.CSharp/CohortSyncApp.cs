@@ -1,6 +1,9 @@
 using CohortSync.Host.Cohorts;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
+using CohortSync.Host.Observability;
+using CohortSync.Host.OpenApi;
+using CohortSync.Host.Retention;
 using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -23,6 +26,7 @@ public static class CohortSyncApp
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookCredentialsValidator>();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var connectionString = config.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -37,6 +41,10 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
         builder.Services.AddSingleton<MemberQueries>();
+        builder.Services.AddServiceMetrics();
+        builder.Services.AddCohortSyncOpenApi();
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetentionPass>(sp, connectionString));
+        builder.Services.AddHostedService<RetentionWorker>();
 
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);
@@ -46,9 +54,12 @@ public static class CohortSyncApp
             app.Lifetime.ApplicationStarted.Register(() =>
                 app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted"));
 
+        app.UseRequestMetrics();
         app.MapWebhook(app.Services.GetRequiredService<IOptions<WebhookOptions>>().Value.Path);
         app.MapCohorts();
         app.MapHealth(connectionString);
+        app.MapMetricsEndpoint();
+        app.MapCohortSyncOpenApi();
         return app;
     }
 }

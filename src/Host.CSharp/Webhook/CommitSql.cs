@@ -1,4 +1,5 @@
 using CohortSync.Domain;
+using CohortSync.Host.Observability;
 using Dapper;
 using Npgsql;
 
@@ -58,7 +59,8 @@ static class CommitSql
             RETURNING kind
         )
         SELECT count(*) FILTER (WHERE kind = 'entered') AS entered,
-               count(*) FILTER (WHERE kind = 'exited') AS exited
+               count(*) FILTER (WHERE kind = 'exited') AS exited,
+               (SELECT COALESCE(sum(member_count), 0) FROM session_page WHERE session_key = @session) AS applied
         FROM recorded
         """;
 
@@ -90,9 +92,10 @@ static class CommitSql
         WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
         """;
 
-    sealed record Counts(long entered, long exited);
+    sealed record Counts(long entered, long exited, long applied);
 
-    public static async Task RunAsync(
+    /// <returns>What the commit changed, for the metrics.</returns>
+    public static async Task<CommitCounts> RunAsync(
         NpgsqlConnection connection, NpgsqlTransaction tx, long cohort, long session, ProjectId project, SessionKind kind)
     {
         var membership = (kind.IsFull ? Full : Diff) + RecordTransitions;
@@ -100,5 +103,6 @@ static class CommitSql
         await connection.ExecuteAsync(UpsertProfiles, new { project = project.Value, session }, tx, commandTimeout: 0);
         await connection.ExecuteAsync(
             Finish, new { cohort, session, entered = (int)counts.entered, exited = (int)counts.exited }, tx, commandTimeout: 0);
+        return new CommitCounts(counts.entered, counts.exited, counts.applied);
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using CohortSync.Domain;
+using CohortSync.Host.Observability;
 using Dapper;
 using Npgsql;
 using NpgsqlTypes;
@@ -11,7 +13,7 @@ namespace CohortSync.Host.Webhook;
 /// copied in before the cohort is locked, so pages of one session stage in parallel; the decision and
 /// its effects run under the cohort's row lock, so two processes never both record or commit a page.
 /// </summary>
-public sealed class PageStore(NpgsqlDataSource dataSource)
+public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metrics)
 {
     public async Task<PageDecision> ReceiveAsync(WebhookPage page, CancellationToken ct)
     {
@@ -34,6 +36,8 @@ public sealed class PageStore(NpgsqlDataSource dataSource)
         }
 
         var keys = sessions.Keys;
+        CommitCounts? commit = null;
+        var commitStarted = 0L;
         foreach (var e in decision.Events)
         {
             switch (e)
@@ -86,7 +90,8 @@ public sealed class PageStore(NpgsqlDataSource dataSource)
                         }, tx);
                     break;
                 case Event.SessionCommitted committed:
-                    await CommitSql.RunAsync(connection, tx, cohortKey, keys[committed.SessionId], page.ProjectId, committed.Kind);
+                    commitStarted = Stopwatch.GetTimestamp();
+                    commit = await CommitSql.RunAsync(connection, tx, cohortKey, keys[committed.SessionId], page.ProjectId, committed.Kind);
                     break;
                 default:
                     throw new InvalidOperationException($"unhandled session event {e}");
@@ -94,6 +99,8 @@ public sealed class PageStore(NpgsqlDataSource dataSource)
         }
 
         await tx.CommitAsync(CancellationToken.None);
+        // Counted once durable: a rolled-back page changed nothing.
+        metrics.SessionEventsCommitted(decision.Events, commit, commit is null ? TimeSpan.Zero : Stopwatch.GetElapsedTime(commitStarted));
         return decision;
     }
 

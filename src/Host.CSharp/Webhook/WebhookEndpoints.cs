@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using CohortSync.Domain;
 using CohortSync.Host.Configuration;
+using CohortSync.Host.Observability;
+using CohortSync.Host.OpenApi;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -20,13 +22,13 @@ public static class WebhookEndpoints
 
     public static IEndpointRouteBuilder MapWebhook(this IEndpointRouteBuilder app, string path)
     {
-        app.MapPost(path, ReceiveAsync).WithName("Webhook").DisableAntiforgery();
+        app.MapPost(path, ReceiveAsync).WithName("Webhook").DisableAntiforgery().DescribeWebhook();
         return app;
     }
 
     static async Task<IResult> ReceiveAsync(
         HttpContext http, PageStore store, WebhookAuthenticator authenticator, RejectionLog rejections,
-        IOptions<WebhookOptions> options, ILoggerFactory loggers, CancellationToken ct)
+        IOptions<WebhookOptions> options, ServiceMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var logger = loggers.CreateLogger("CohortSync.Webhook");
@@ -42,6 +44,7 @@ public static class WebhookEndpoints
 
         IResult Refuse(Rejection r, string action, Exception? error = null)
         {
+            metrics.Rejected(r.Reason);
             rejections.Record(r with
             {
                 Action = r.Action ?? (action.Length > 0 ? action : null),
@@ -101,6 +104,7 @@ public static class WebhookEndpoints
                     action, e);
             }
 
+            metrics.PageDecided(page.Action, decision.Outcome);
             if (decision.Outcome is SessionAssembly.PageOutcome.ActionConflict conflict)
                 return Refuse(about with { Status = 409, Reason = "action_conflict", Message = conflict.Message }, action);
 

@@ -1,0 +1,128 @@
+using CohortSync.Domain;
+using Prometheus;
+using static CohortSync.Domain.SessionAssembly;
+
+namespace CohortSync.Host.Observability;
+
+/// <summary>The amounts a commit changed, as its SQL reports them.</summary>
+public sealed record CommitCounts(long Entered, long Exited, long MembersApplied);
+
+/// <summary>
+/// Every metric the service exports (all named <c>cohortsync_*</c>). Labels take only small fixed sets
+/// of values (actions, outcomes, reasons, kinds, route patterns, status codes): never a member's data,
+/// and no per-cohort series.
+/// </summary>
+public sealed class ServiceMetrics
+{
+    static readonly string[] PageOutcomes = ["stored", "committed", "duplicate", "already_committed", "superseded", "action_conflict"];
+
+    static readonly string[] RejectionReasons =
+        ["unauthorized", "too_large", "invalid_body", "forbidden_project", "action_conflict", "unavailable", "internal_error"];
+
+    static readonly string[] SessionKinds = ["full", "diff"];
+    static readonly string[] TransitionKinds = ["entered", "exited"];
+    static readonly string[] RetentionResults = ["completed", "skipped", "failed"];
+    static readonly string[] RetentionTables = ["staged_member", "transition", "sync_session", "rejected_request"];
+
+    readonly Counter pages;
+    readonly Counter rejections;
+    readonly Counter sessionsCommitted;
+    readonly Counter sessionsSuperseded;
+    readonly Counter sessionsAbandoned;
+    readonly Histogram commitDuration;
+    readonly Counter membersApplied;
+    readonly Counter transitions;
+    readonly Histogram requestDuration;
+    readonly Counter retentionPasses;
+    readonly Counter retentionDeleted;
+
+    public ServiceMetrics(CollectorRegistry registry)
+    {
+        var factory = Metrics.WithCustomRegistry(registry);
+        pages = factory.CreateCounter("cohortsync_webhook_pages_total",
+            "Webhook pages whose session state was decided, by action and outcome.", "action", "outcome");
+        rejections = factory.CreateCounter("cohortsync_webhook_rejections_total",
+            "Webhook requests refused, by reason (the reason recorded in rejected_request).", "reason");
+        sessionsCommitted = factory.CreateCounter("cohortsync_sessions_committed_total",
+            "Sessions committed (applied to membership), by kind (full, diff).", "kind");
+        sessionsSuperseded = factory.CreateCounter("cohortsync_sessions_superseded_total",
+            "Open sessions superseded by a newer session of their cohort (they never commit).");
+        sessionsAbandoned = factory.CreateCounter("cohortsync_sessions_abandoned_total",
+            "Open sessions given up by retention after Retention:OpenSessionGraceHours without a page.");
+        commitDuration = factory.CreateHistogram("cohortsync_commit_duration_seconds",
+            "Time to apply a session and commit its transaction, by kind.", ["kind"],
+            new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
+        membersApplied = factory.CreateCounter("cohortsync_members_applied_total",
+            "Staged members (rows of the session's pages) applied by commits, by session kind.", "kind");
+        transitions = factory.CreateCounter("cohortsync_transitions_recorded_total",
+            "Membership transitions recorded by commits, by kind (entered, exited).", "kind");
+        requestDuration = factory.CreateHistogram("cohortsync_http_request_duration_seconds",
+            "HTTP request duration, by method, endpoint (route pattern; empty when no route matched) and status code.",
+            ["method", "endpoint", "status"],
+            new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+        retentionPasses = factory.CreateCounter("cohortsync_retention_passes_total",
+            "Retention passes, by result (completed; skipped: another process held the retention lock; failed).", "result");
+        retentionDeleted = factory.CreateCounter("cohortsync_retention_deleted_rows_total",
+            "Rows deleted by retention, by table.", "table");
+
+        // Known series start at zero, so a rate() or increase() sees their first change.
+        foreach (var action in WebhookAction.All)
+            foreach (var outcome in PageOutcomes)
+                pages.WithLabels(action.WireName, outcome);
+        foreach (var reason in RejectionReasons)
+            rejections.WithLabels(reason);
+        foreach (var kind in SessionKinds)
+        {
+            sessionsCommitted.WithLabels(kind);
+            membersApplied.WithLabels(kind);
+        }
+        foreach (var kind in TransitionKinds)
+            transitions.WithLabels(kind);
+        foreach (var result in RetentionResults)
+            retentionPasses.WithLabels(result);
+        foreach (var table in RetentionTables)
+            retentionDeleted.WithLabels(table);
+    }
+
+    public void PageDecided(WebhookAction action, PageOutcome outcome) => pages.WithLabels(action.WireName, outcome.ToString()).Inc();
+
+    public void Rejected(string reason) => rejections.WithLabels(reason).Inc();
+
+    /// <summary>A page's transaction committed: counts what its events did.</summary>
+    public void SessionEventsCommitted(IEnumerable<Event> events, CommitCounts? commit, TimeSpan commitDuration)
+    {
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case Event.SessionSuperseded:
+                    sessionsSuperseded.Inc();
+                    break;
+                case Event.SessionCommitted committed:
+                    var kind = committed.Kind.ToString();
+                    sessionsCommitted.WithLabels(kind).Inc();
+                    this.commitDuration.WithLabels(kind).Observe(commitDuration.TotalSeconds);
+                    if (commit is not null)
+                    {
+                        membersApplied.WithLabels(kind).Inc(commit.MembersApplied);
+                        transitions.WithLabels("entered").Inc(commit.Entered);
+                        transitions.WithLabels("exited").Inc(commit.Exited);
+                    }
+                    break;
+            }
+        }
+    }
+
+    public void SessionsAbandoned(long count) => sessionsAbandoned.Inc(count);
+
+    public void RequestServed(string method, string endpoint, int status, TimeSpan duration) =>
+        requestDuration.WithLabels(method, endpoint, status.ToString()).Observe(duration.TotalSeconds);
+
+    public void RetentionPass(string result) => retentionPasses.WithLabels(result).Inc();
+
+    public void RetentionDeleted(string table, long rows)
+    {
+        if (rows > 0)
+            retentionDeleted.WithLabels(table).Inc(rows);
+    }
+}

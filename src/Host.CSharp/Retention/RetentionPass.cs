@@ -1,0 +1,120 @@
+using CohortSync.Host.Configuration;
+using CohortSync.Host.Observability;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CohortSync.Host.Retention;
+
+/// <summary>What one retention pass did.</summary>
+public sealed record RetentionReport(
+    long AbandonedSessions, long StagedMembers, long UnclaimedStagedMembers, long Transitions, long Sessions, long Rejections)
+{
+    public long Total => AbandonedSessions + StagedMembers + UnclaimedStagedMembers + Transitions + Sessions + Rejections;
+}
+
+/// <summary>
+/// One retention pass over the database (see <see cref="RetentionSql"/> for what goes). Only one
+/// process runs a pass at a time, whatever the number of hosts on the database; the others skip theirs.
+/// </summary>
+public sealed class RetentionPass(
+    NpgsqlDataSource dataSource, string connectionString, IOptions<RetentionOptions> options, ServiceMetrics metrics,
+    ILogger<RetentionPass> logger)
+{
+    // Any constant other than the migrations' (Migrations.AdvisoryLockKey).
+    internal const long AdvisoryLockKey = 0x436f686f72745265;
+
+    /// <summary>Runs one pass now; null when another process is running one.</summary>
+    public async Task<RetentionReport?> RunAsync(CancellationToken ct)
+    {
+        // Unpooled, so the lock also ends if this process dies, never lingering in a pooled connection.
+        await using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await guard.OpenAsync(ct);
+        if (!await guard.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_lock(@key)", new { key = AdvisoryLockKey }))
+        {
+            metrics.RetentionPass("skipped");
+            return null;
+        }
+
+        try
+        {
+            var report = await DeleteAsync(options.Value, ct);
+            metrics.RetentionPass("completed");
+            metrics.SessionsAbandoned(report.AbandonedSessions);
+            metrics.RetentionDeleted("staged_member", report.StagedMembers + report.UnclaimedStagedMembers);
+            metrics.RetentionDeleted("transition", report.Transitions);
+            metrics.RetentionDeleted("sync_session", report.Sessions);
+            metrics.RetentionDeleted("rejected_request", report.Rejections);
+            logger.Log(report.Total > 0 ? LogLevel.Information : LogLevel.Debug,
+                "Retention: {AbandonedSessions} sessions abandoned; deleted {StagedMembers} staged members of finished sessions, "
+                + "{UnclaimedStagedMembers} unclaimed staged members, {Transitions} transitions, {Sessions} sessions, {Rejections} rejections",
+                report.AbandonedSessions, report.StagedMembers, report.UnclaimedStagedMembers, report.Transitions, report.Sessions, report.Rejections);
+            return report;
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            metrics.RetentionPass("failed");
+            throw;
+        }
+        finally
+        {
+            try
+            {
+                await guard.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = AdvisoryLockKey });
+            }
+            catch (NpgsqlException)
+            {
+                // The connection is gone, and the lock with it.
+            }
+        }
+    }
+
+    async Task<RetentionReport> DeleteAsync(RetentionOptions o, CancellationToken ct)
+    {
+        var abandoned = await AbandonSessionsAsync(TimeSpan.FromHours(o.OpenSessionGraceHours), o.BatchSize, ct);
+        // Staged members first: they are the personal data, and sessions below may only go once theirs have.
+        var staged = await RepeatAsync(RetentionSql.StagedMembersOfFinishedSessions, new { batch = o.BatchSize }, o.BatchSize, ct);
+        var unclaimed = await RepeatAsync(RetentionSql.UnclaimedStagedMembers,
+            new { batch = o.BatchSize, grace = TimeSpan.FromMinutes(o.UploadGraceMinutes) }, o.BatchSize, ct);
+        // Transitions before sessions: a session goes only once none of its transitions is kept.
+        var transitions = await RepeatAsync(RetentionSql.OldTransitions,
+            new { batch = o.BatchSize, age = TimeSpan.FromDays(o.TransitionDays) }, o.BatchSize, ct);
+        var sessions = await RepeatAsync(RetentionSql.OldSessions,
+            new { batch = o.BatchSize, age = TimeSpan.FromDays(o.SessionDays) }, o.BatchSize, ct);
+        var rejections = await RepeatAsync(RetentionSql.OldRejections,
+            new { batch = o.BatchSize, age = TimeSpan.FromDays(o.RejectionDays) }, o.BatchSize, ct);
+        return new RetentionReport(abandoned, staged, unclaimed, transitions, sessions, rejections);
+    }
+
+    async Task<long> AbandonSessionsAsync(TimeSpan grace, int batch, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var cohorts = (await connection.QueryAsync<long>(RetentionSql.CohortsWithAbandonedSessions, new { grace, batch })).ToList();
+        long abandoned = 0;
+        foreach (var cohort in cohorts)
+        {
+            ct.ThrowIfCancellationRequested();
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            if (await connection.ExecuteScalarAsync<long?>(RetentionSql.LockCohort, new { cohort }, tx) is null)
+                continue;
+            abandoned += await connection.ExecuteAsync(RetentionSql.AbandonSessions, new { cohort, grace }, tx);
+            await tx.CommitAsync(ct);
+        }
+        return abandoned;
+    }
+
+    /// <summary>Runs a batch statement until it deletes less than a whole batch; each run is its own transaction.</summary>
+    async Task<long> RepeatAsync(string sql, object args, int batch, CancellationToken ct)
+    {
+        long total = 0;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var deleted = await connection.ExecuteAsync(sql, args);
+            total += deleted;
+            if (deleted < batch)
+                return total;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+namespace CohortSync.Host.Retention;
+
+/// <summary>
+/// What retention deletes, each as one bounded batch (<c>@batch</c> rows, its own short transaction):
+/// the caller repeats a statement until it deletes fewer than a batch.
+/// </summary>
+static class RetentionSql
+{
+    /// <summary>Cohorts with an open session that has had no page for <c>@grace</c>.</summary>
+    public const string CohortsWithAbandonedSessions = """
+        SELECT DISTINCT cohort_key FROM sync_session
+        WHERE state = 'open' AND last_page_at < now() - @grace
+        ORDER BY cohort_key
+        LIMIT @batch
+        """;
+
+    /// <summary>
+    /// Takes the cohort's row lock, as a page does, so that no page of the session is being decided
+    /// meanwhile; a cohort busy with a page is left for the next pass (its session is not abandoned).
+    /// </summary>
+    public const string LockCohort = "SELECT cohort_key FROM cohort WHERE cohort_key = @cohort FOR UPDATE SKIP LOCKED";
+
+    /// <summary>
+    /// Gives the session up as a newer session would: superseded (by none), so its late pages are
+    /// acknowledged and ignored, and it can never commit with members missing. Its staged members then go
+    /// with those of every finished session.
+    /// </summary>
+    public const string AbandonSessions = """
+        UPDATE sync_session SET state = 'superseded'
+        WHERE cohort_key = @cohort AND state = 'open' AND last_page_at < now() - @grace
+        """;
+
+    /// <summary>
+    /// Staged members of finished sessions: nothing reads them any more. A commit and a supersession
+    /// delete their own in their transaction; this takes what is left, such as abandoned sessions'.
+    /// </summary>
+    public const string StagedMembersOfFinishedSessions = """
+        DELETE FROM staged_member WHERE ctid = ANY(ARRAY(
+            SELECT sm.ctid
+            FROM sync_session s
+            JOIN session_page p ON p.session_key = s.session_key
+            JOIN staged_member sm ON sm.upload_id = p.upload_id
+            WHERE s.state <> 'open'
+            LIMIT @batch))
+        """;
+
+    /// <summary>
+    /// Staged members no stored page claims, once <c>@grace</c> old: an upload whose page was never
+    /// stored. (Pages stage and store in one transaction today, so these should not occur; the grace
+    /// keeps an upload still on its way safe should staging ever be committed apart.)
+    /// </summary>
+    public const string UnclaimedStagedMembers = """
+        DELETE FROM staged_member WHERE ctid = ANY(ARRAY(
+            SELECT sm.ctid
+            FROM staged_member sm
+            WHERE sm.staged_at < now() - @grace
+              AND NOT EXISTS (SELECT 1 FROM session_page p WHERE p.upload_id = sm.upload_id)
+            LIMIT @batch))
+        """;
+
+    public const string OldTransitions = """
+        DELETE FROM transition WHERE transition_id = ANY(ARRAY(
+            SELECT transition_id FROM transition
+            WHERE recorded_at < now() - @age
+            ORDER BY recorded_at
+            LIMIT @batch))
+        """;
+
+    /// <summary>
+    /// Finished sessions (their actions and page records go with them), except a cohort's newest
+    /// committed session, which keeps a late repeat of its pages from opening it again, and sessions
+    /// whose transitions are still kept. Oldest first: a superseded session is older than the one that
+    /// superseded it, so it goes in the same batch or before, and the reference between them never dangles.
+    /// </summary>
+    public const string OldSessions = """
+        DELETE FROM sync_session WHERE session_key = ANY(ARRAY(
+            SELECT s.session_key FROM sync_session s
+            WHERE s.state <> 'open'
+              AND COALESCE(s.committed_at, s.last_page_at) < now() - @age
+              AND NOT EXISTS (SELECT 1 FROM transition t WHERE t.session_key = s.session_key)
+              AND (s.state <> 'committed' OR EXISTS (
+                    SELECT 1 FROM sync_session n
+                    WHERE n.cohort_key = s.cohort_key AND n.state = 'committed'
+                      AND (n.committed_at, n.session_key) > (s.committed_at, s.session_key)))
+            ORDER BY s.session_key
+            LIMIT @batch))
+        """;
+
+    public const string OldRejections = """
+        DELETE FROM rejected_request WHERE rejection_id = ANY(ARRAY(
+            SELECT rejection_id FROM rejected_request
+            WHERE received_at < now() - @age
+            ORDER BY received_at
+            LIMIT @batch))
+        """;
+}
