@@ -84,6 +84,19 @@ type Network(world: IWorld) =
             return fault, Fault.answerSeen fault answer
         }
 
+    /// The run is over: what the network still holds reaches the receiver at last (a delayed call is
+    /// late, not lost). Returns how many pages arrived.
+    member _.DeliverHeldAsync() : Task<int> =
+        task {
+            let late = takeHeld ()
+
+            for p in late do
+                let! _ = world.Post p
+                ()
+
+            return late.Length
+        }
+
 // ==== Playing a sync ==============================================================================
 
 /// Plays one planned sync with up to `inFlight` pages called at once (Mixpanel's own concurrency
