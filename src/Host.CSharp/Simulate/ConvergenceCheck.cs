@@ -4,7 +4,7 @@ using CohortSync.Domain;
 namespace CohortSync.Host.Simulate;
 
 /// <summary>One cohort the service holds differently from the sender's last successful snapshot. <c>Explanation</c>
-/// is set when the service holds exactly what a sync the sender gave up on would have committed.</summary>
+/// says whether the reference receiver, given the same acknowledged pages, agrees with the service.</summary>
 public sealed record CohortDivergence(
     string ProjectId,
     string CohortId,
@@ -14,7 +14,7 @@ public sealed record CohortDivergence(
     int Unexpected,
     IReadOnlyList<string> MissingExamples,
     IReadOnlyList<string> UnexpectedExamples,
-    string? Explanation);
+    string Explanation);
 
 /// <summary>The check's verdict; <see cref="Error"/> when the service could not be read (nothing is known then).</summary>
 public sealed record ConvergenceResult(int CohortsChecked, IReadOnlyList<CohortDivergence> Divergent, string? Error);
@@ -74,20 +74,32 @@ public static class ConvergenceCheck
     }
 
     /// <summary>
-    /// A sync whose last answers were all lost failed for the sender, yet the receiver may have all its
-    /// pages and commit it: Mixpanel's protocol cannot tell the two apart. Such a divergence is named as
-    /// such, so it is not mistaken for the receiver's fault.
+    /// Tells a receiver fault from the protocol's own limit. The pages the service acknowledged are replayed,
+    /// in the order of its answers, into the domain's reference receiver (whole sessions, in memory): if it
+    /// ends where the service is, the service did what it should, and the sender's view differs because it
+    /// gave up on a sync whose answers were lost although the service had every page (Mixpanel's protocol
+    /// cannot tell the two apart: the next diff, against the older snapshot, never mentions what changed).
     /// </summary>
-    static async Task<string?> ExplainAsync(ServiceClient service, CohortOutcome cohort, CancellationToken ct)
+    static async Task<string> ExplainAsync(ServiceClient service, CohortOutcome cohort, CancellationToken ct)
     {
-        if (cohort.UnseenCommits.Count == 0)
-            return null;
         var held = new HashSet<string>(StringComparer.Ordinal);
         await service.ReadMemberIdsAsync(cohort.ProjectId, cohort.CohortId, id => held.Add(id), ct);
-        var match = cohort.UnseenCommits.LastOrDefault(u => held.SetEquals(u.Members.Select(m => m.Value)));
-        return match is null
-            ? null
-            : $"the service holds what sync {match.SyncNumber} ({match.SessionId}) sent: the sender gave up on it after its answers were lost, "
-              + "though the service had acknowledged every page";
+
+        var reference = Receiver.Empty;
+        foreach (var page in cohort.Acknowledged)
+            reference = Receiver.Receive(page, reference).Item2;
+        var referenceIds = Receiver.Membership(cohort.ProjectId, cohort.CohortId, reference).Select(id => id.Value).ToList();
+
+        var givenUp = cohort.GivenUpButDelivered.Count == 0
+            ? "no sync was given up on after the service acknowledged all its pages"
+            : $"given up on though the service acknowledged every page: {string.Join(", ", cohort.GivenUpButDelivered)}";
+        if (held.SetEquals(referenceIds))
+            return $"the reference receiver, given the pages the service acknowledged, holds the same: not a receiver fault ({givenUp})";
+
+        var missing = referenceIds.Where(id => !held.Contains(id)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = held.Except(referenceIds).Order(StringComparer.Ordinal).ToList();
+        return $"the service also differs from the reference receiver given the pages it acknowledged: {missing.Count} missing "
+               + $"[{string.Join(", ", missing.Take(Examples))}], {unexpected.Count} unexpected [{string.Join(", ", unexpected.Take(Examples))}] "
+               + $"(a receiver fault, unless pages in flight together were handled in another order; {givenUp})";
     }
 }

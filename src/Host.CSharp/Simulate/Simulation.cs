@@ -79,7 +79,8 @@ public static class Simulation
             var world = new HttpWorld(service, dice, options.TimeScale, tally, ct);
             var network = new Network(world);
             var sender = CohortSender.Start($"{sessionPrefix}-{index + 1}-");
-            var failedSinceSuccess = new List<PlannedSync>();
+            var givenUpButDelivered = new List<string>();
+            PlannedSync? lastFailed = null;
             var played = 0;
 
             for (var n = 0; n < options.Syncs; n++)
@@ -104,10 +105,10 @@ public static class Simulation
                 played++;
                 sender = result.Sender;
                 tally.Add(result.Report);
-                if (result.Report.Outcome.IsSucceeded)
-                    failedSinceSuccess.Clear();
-                else if (result.Report.Outcome.IsFailed)
-                    failedSinceSuccess.Add(result.Report.Sync);
+                lastFailed = result.Report.Outcome.IsFailed ? result.Report.Sync : null;
+                // Checked now: a held copy that arrives during the next sync finds its session superseded.
+                if (lastFailed is not null && n < options.Syncs - 1 && world.AcknowledgedEveryPage(lastFailed))
+                    givenUpButDelivered.Add($"sync {played} ({lastFailed.SessionId.Value})");
 
                 if (sender.IsPaused)
                 {
@@ -117,14 +118,13 @@ public static class Simulation
             }
 
             tally.LateDelivered(await network.DeliverHeldAsync());
+            // The last sync, once the network has given up what it held.
+            if (lastFailed is not null && played == options.Syncs && world.AcknowledgedEveryPage(lastFailed))
+                givenUpButDelivered.Add($"sync {played} ({lastFailed.SessionId.Value})");
 
-            var unseen = failedSinceSuccess
-                .Select((sync, i) => (sync, number: played - failedSinceSuccess.Count + i + 1))
-                .Where(x => world.AcknowledgedEveryPage(x.sync))
-                .Select(x => new UnseenCommit(x.number, x.sync.SessionId.Value, x.sync.Snapshot.Members))
-                .ToList();
             var expected = sender.LastSuccessful is { } last ? last.Value.Members : SetModule.Empty<DistinctId>();
-            return new CohortOutcome(cohort.Source.ProjectId, cohort.CohortId, played, sender.IsPaused, expected, unseen);
+            return new CohortOutcome(
+                cohort.Source.ProjectId, cohort.CohortId, played, sender.IsPaused, expected, givenUpButDelivered, world.Acknowledged);
         }
 
         /// <summary>Sync n starts n × 30 minutes (scaled) after the run, or at once if the cohort is late.</summary>

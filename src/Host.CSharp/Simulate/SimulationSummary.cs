@@ -14,7 +14,7 @@ public sealed record SyncCounts(int Planned, int Succeeded, int Failed, int Paus
 
 /// <summary>Acknowledgement latency of accepted calls, as the sender measured it (a duplicated call
 /// includes its second copy; a call after a delayed one includes the late copy).</summary>
-public sealed record LatencyMs(double? P50, double? P95, double? P99);
+public sealed record LatencyMs(double? P50, double? P95, double? P99, double? Max);
 
 /// <summary>The run in figures; <see cref="ExitCode"/> is what <c>simulate</c> exits with.</summary>
 public sealed record SimulationSummary(
@@ -63,7 +63,8 @@ public sealed record SimulationSummary(
             tally.PagesAccepted, tally.MembersAccepted, tally.Calls, tally.Retries, tally.FaultsInjected, tally.FaultsByKind,
             tally.Duplicates, tally.LateDeliveries, tally.AnswersSeen, tally.Deliveries,
             tally.PagesAccepted / seconds, tally.MembersAccepted / seconds,
-            new LatencyMs(tally.AcceptedLatencyPercentileMs(50), tally.AcceptedLatencyPercentileMs(95), tally.AcceptedLatencyPercentileMs(99)),
+            new LatencyMs(tally.AcceptedLatencyPercentileMs(50), tally.AcceptedLatencyPercentileMs(95), tally.AcceptedLatencyPercentileMs(99),
+                tally.AcceptedLatencyPercentileMs(100)),
             syncTime.TotalSeconds, sourceBuild.TotalSeconds, checkTime.TotalSeconds, convergence,
             ExitCodes.Of(convergence, tally.SyncsPaused));
     }
@@ -91,7 +92,7 @@ public sealed record SimulationSummary(
         w.WriteLine(string.Create(c, $"  faults         {FaultsInjected:N0} injected: {Counts(FaultsByKind)}"));
         w.WriteLine(string.Create(c, $"  answers seen   {Counts(AnswersSeen)}; {Deliveries:N0} copies reached the service"));
         w.WriteLine(string.Create(c, $"  throughput     {PagesPerSecond:N1} pages/s, {MembersPerSecond:N0} members/s"));
-        w.WriteLine(string.Create(c, $"  ack latency    p50 {Ms(AckLatency.P50)}, p95 {Ms(AckLatency.P95)}, p99 {Ms(AckLatency.P99)} (accepted calls)"));
+        w.WriteLine(string.Create(c, $"  ack latency    p50 {Ms(AckLatency.P50)}, p95 {Ms(AckLatency.P95)}, p99 {Ms(AckLatency.P99)}, max {Ms(AckLatency.Max)} (accepted calls)"));
         w.WriteLine(string.Create(c,
             $"  wall time      {WallSeconds:F2} s syncing (largest cohort built in {SourceBuildSeconds:F2} s), {CheckSeconds:F2} s checking"));
 
@@ -106,8 +107,7 @@ public sealed record SimulationSummary(
             w.WriteLine(string.Create(c,
                 $"    {d.ProjectId}/{d.CohortId}: expected {d.Expected:N0}, found {d.Found:N0}; {d.Missing:N0} missing "
                 + $"[{string.Join(", ", d.MissingExamples)}], {d.Unexpected:N0} unexpected [{string.Join(", ", d.UnexpectedExamples)}]"));
-            if (d.Explanation is not null)
-                w.WriteLine($"      {d.Explanation}");
+            w.WriteLine($"      {d.Explanation}");
         }
     }
 }

@@ -41,30 +41,41 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
         Assert.Equal([removed], divergence.MissingExamples);
         Assert.Equal(["intruder"], divergence.UnexpectedExamples);
         Assert.Equal(divergence.Expected, divergence.Found);
-        Assert.Null(divergence.Explanation);
+        Assert.StartsWith("the service also differs from the reference receiver", divergence.Explanation);
     }
 
     [Fact]
-    public async Task A_divergence_that_a_sync_given_up_on_explains_is_named_as_such()
+    public async Task A_divergence_the_reference_receiver_shares_is_not_called_a_receiver_fault()
     {
         // The sender's last success held {a}; its next sync, {a, b}, failed for the sender (answers lost)
         // though the service acknowledged every page and committed it.
-        var c = TestCohort.New("unseen");
-        await fx.Client.PostOkAsync(c.Members("s2", 1, 1, "a", "b"));
-        var outcome = new CohortOutcome(
-            c.ProjectKey, c.CohortKey, SyncsPlayed: 2, Paused: false, Expected: Ids("a"),
-            UnseenCommits: [new UnseenCommit(2, "s2", Ids("a", "b"))]);
+        var c = TestCohort.New("given-up");
+        var sync1 = c.Members("s1", 1, 1, "a");
+        var sync2 = c.Members("s2", 1, 1, "a", "b");
+        await fx.Client.PostOkAsync(sync1);
+        await fx.Client.PostOkAsync(sync2);
 
-        using var service = new ServiceClient(new SimulateOptions { WebhookUrl = new Uri(fx.A.WebhookUrl()) });
-        var check = await ConvergenceCheck.CheckAsync(service, [outcome], CancellationToken.None);
+        var shared = await CheckAsync(Outcome(c, givenUp: ["sync 2 (s2)"], acknowledged: [sync1, sync2]));
+        Assert.Equal(["b"], shared.UnexpectedExamples);
+        Assert.StartsWith("the reference receiver, given the pages the service acknowledged, holds the same: not a receiver fault", shared.Explanation);
+        Assert.Contains("sync 2 (s2)", shared.Explanation);
 
-        var divergence = Assert.Single(check.Divergent);
-        Assert.Equal(["b"], divergence.UnexpectedExamples);
-        Assert.StartsWith("the service holds what sync 2 (s2) sent", divergence.Explanation);
+        // Had the service acknowledged only sync 1, holding b would be its own fault.
+        var own = await CheckAsync(Outcome(c, givenUp: [], acknowledged: [sync1]));
+        Assert.StartsWith("the service also differs from the reference receiver given the pages it acknowledged: 0 missing [], 1 unexpected [b]", own.Explanation);
     }
 
-    static Microsoft.FSharp.Collections.FSharpSet<DistinctId> Ids(params string[] ids) =>
-        new(ids.Select(DistinctId.Of));
+    static CohortOutcome Outcome(TestCohort c, string[] givenUp, WebhookPage[] acknowledged) =>
+        new(c.ProjectKey, c.CohortKey, SyncsPlayed: 2, Paused: false, Expected: new([DistinctId.Of("a")]),
+            GivenUpButDelivered: givenUp, Acknowledged: acknowledged);
+
+    async Task<CohortDivergence> CheckAsync(CohortOutcome outcome)
+    {
+        using var service = new ServiceClient(new SimulateOptions { WebhookUrl = new Uri(fx.A.WebhookUrl()) });
+        var check = await ConvergenceCheck.CheckAsync(service, [outcome], CancellationToken.None);
+        Assert.Null(check.Error);
+        return Assert.Single(check.Divergent);
+    }
 
     [Fact]
     public async Task Reading_back_from_a_service_that_holds_other_members_exits_1()
