@@ -63,7 +63,7 @@ public static class SimulateCommand
         var summary = run.Summary;
         if (!options.Quiet)
             summary.WriteText(output);
-        else if (summary.Convergence.Error is not null || summary.DivergentCohorts > 0)
+        else if (summary.ExitCode != ExitCodes.Converged)
             summary.WriteText(error);
 
         if (options.JsonPath is { } path)

@@ -82,7 +82,7 @@ public sealed class SimulateOptionsReader
 
     readonly Option<string?> json = new("--json") { Description = "Also write the summary to this file, as JSON" };
 
-    readonly Option<bool> quiet = new("--quiet") { Description = "No progress lines and no summary on stdout (divergence still goes to stderr)" };
+    readonly Option<bool> quiet = new("--quiet") { Description = "No progress lines and no summary on stdout; the summary goes to stderr when the exit code is not 0" };
 
     public IEnumerable<Option> All =>
     [
