@@ -38,7 +38,9 @@ type SyncReport =
     { Sync: PlannedSync
       Outcome: SyncOutcome
       /// Every call, in the order they ended.
-      Calls: CallRecord array }
+      Calls: CallRecord array
+      /// Copies held up in the network and delivered when the sync ended.
+      LateDeliveries: int }
 
     member this.Retries = this.Calls |> Array.sumBy (fun c -> if c.Attempt > 1 then 1 else 0)
     member this.FaultsInjected = this.Calls |> Array.sumBy (fun c -> if c.Fault = NoFault then 0 else 1)
@@ -85,12 +87,16 @@ type Network(world: IWorld) =
             return fault, Fault.answerSeen fault answer
         }
 
-    /// Delivers whatever is still held (their answers reach nobody).
-    member _.FlushAsync() : Task =
+    /// Delivers whatever is still held (their answers reach nobody); how many pages that was.
+    member _.FlushAsync() : Task<int> =
         task {
-            for p in takeHeld () do
+            let late = takeHeld ()
+
+            for p in late do
                 let! _ = world.Post p
                 ()
+
+            return late.Length
         }
 
 // ==== Playing a sync ==============================================================================
@@ -145,7 +151,7 @@ let playAsync (settings: Settings) (network: Network) (inFlight: int) (sync: Pla
 
     task {
         do! Task.WhenAll [| for _ in 1 .. max 1 inFlight -> worker () |]
-        do! network.FlushAsync()
+        let! late = network.FlushAsync()
 
         let outcome =
             match verdicts |> Seq.tryPick (function Verdict.Pause s -> Some s | _ -> None) with
@@ -156,7 +162,8 @@ let playAsync (settings: Settings) (network: Network) (inFlight: int) (sync: Pla
         return
             { Sync = sync
               Outcome = outcome
-              Calls = calls.ToArray() }
+              Calls = calls.ToArray()
+              LateDeliveries = late }
     }
 
 /// A sync played, and the sender's memory after it.

@@ -313,11 +313,10 @@ module WebhookJson =
 
         w.WriteEndObject()
 
-    /// Writes a page as Mixpanel sends it.
-    [<CompiledName("Render")>]
-    let render (page: WebhookPage) : byte array =
-        let buffer = ArrayBufferWriter<byte>(256 + 128 * page.Members.Length)
-
+    /// Writes a page as Mixpanel sends it into the caller's buffer (the simulator reuses pooled
+    /// buffers: a 1,000-member page is some 200 KB, written for every call).
+    [<CompiledName("RenderTo")>]
+    let renderTo (buffer: IBufferWriter<byte>) (page: WebhookPage) : unit =
         using (new Utf8JsonWriter(buffer, writerOptions)) (fun w ->
             w.WriteStartObject()
             w.WriteString("action", page.Action.WireName)
@@ -340,6 +339,11 @@ module WebhookJson =
             w.WriteEndObject()
             w.WriteEndObject())
 
+    /// Writes a page as Mixpanel sends it.
+    [<CompiledName("Render")>]
+    let render (page: WebhookPage) : byte array =
+        let buffer = ArrayBufferWriter<byte>(256 + 128 * page.Members.Length)
+        renderTo buffer page
         buffer.WrittenSpan.ToArray()
 
 /// The C#-facing reader: `if (!WebhookBody.TryParse(body, out var page, out var problems)) ...`.
@@ -363,3 +367,6 @@ type WebhookBody =
     static member TryReadAction(body: ReadOnlyMemory<byte>) : string = WebhookJson.tryReadAction body |> Option.toObj
 
     static member Render(page: WebhookPage) : byte array = WebhookJson.render page
+
+    /// Writes the body into <paramref name="buffer"/> rather than a new array.
+    static member RenderTo(page: WebhookPage, buffer: IBufferWriter<byte>) : unit = WebhookJson.renderTo buffer page

@@ -1,0 +1,19 @@
+using CohortSync.Domain;
+using Microsoft.FSharp.Collections;
+
+namespace CohortSync.Host.Simulate;
+
+/// <summary>
+/// How one cohort's syncs ended: what the sender believes the service holds (<c>Expected</c>, its last
+/// successful snapshot, empty when no sync succeeded); the syncs it gave up on although the service had
+/// acknowledged every page (<c>GivenUpButDelivered</c>, e.g. "sync 7 (session id)"); and the pages the
+/// service acknowledged, in order, to replay into the reference receiver when the cohort diverges.
+/// </summary>
+public sealed record CohortOutcome(
+    ProjectId ProjectId,
+    CohortId CohortId,
+    int SyncsPlayed,
+    bool Paused,
+    FSharpSet<DistinctId> Expected,
+    IReadOnlyList<string> GivenUpButDelivered,
+    IReadOnlyList<WebhookPage> Acknowledged);

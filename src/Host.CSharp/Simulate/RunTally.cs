@@ -1,0 +1,127 @@
+using CohortSync.Domain;
+using static CohortSync.Domain.Sender;
+using static CohortSync.Domain.SyncRun;
+
+namespace CohortSync.Host.Simulate;
+
+/// <summary>
+/// What the run has done so far. Syncs are counted from the model's reports as each sync ends (and the
+/// report is then dropped: a million-member sync's pages are not kept); deliveries are counted as they
+/// happen, for the progress line of a long sync.
+/// </summary>
+public sealed class RunTally
+{
+    readonly Lock gate = new();
+    readonly List<double> acceptedLatenciesMs = [];
+    readonly SortedDictionary<string, int> faults = new(StringComparer.Ordinal);
+    readonly SortedDictionary<string, int> answers = new(StringComparer.Ordinal);
+
+    long deliveries;
+    long pagesStored;
+    long membersStored;
+
+    public int SyncsSucceeded { get; private set; }
+    public int SyncsFailed { get; private set; }
+    public int SyncsPaused { get; private set; }
+    public int SyncsSkipped { get; private set; }
+    public int FullSyncs { get; private set; }
+    public int DiffSyncs { get; private set; }
+    public int PagesAccepted { get; private set; }
+    public long MembersAccepted { get; private set; }
+    public int Calls { get; private set; }
+    public int Retries { get; private set; }
+    public int Duplicates { get; private set; }
+    public int FaultsInjected { get; private set; }
+    public int LateDeliveries { get; private set; }
+
+    public int SyncsDone => SyncsSucceeded + SyncsFailed + SyncsPaused;
+
+    /// <summary>Copies the receiver handled (a duplicated call counts twice, a lost one not at all).</summary>
+    public long Deliveries => Interlocked.Read(ref deliveries);
+
+    /// <summary>Deliveries the receiver answered 2xx, and their members.</summary>
+    public long PagesStored => Interlocked.Read(ref pagesStored);
+
+    public long MembersStored => Interlocked.Read(ref membersStored);
+
+    public void Delivered(WebhookPage page, Answer answer)
+    {
+        Interlocked.Increment(ref deliveries);
+        if (answer is Answer.Status { Item: >= 200 and < 300 })
+        {
+            Interlocked.Increment(ref pagesStored);
+            Interlocked.Add(ref membersStored, page.Members.Length);
+        }
+    }
+
+    public void Add(SyncReport report)
+    {
+        lock (gate)
+        {
+            if (report.Sync.Kind.IsFull) FullSyncs++;
+            else DiffSyncs++;
+            switch (report.Outcome)
+            {
+                case { IsSucceeded: true }: SyncsSucceeded++; break;
+                case { IsFailed: true }: SyncsFailed++; break;
+                default: SyncsPaused++; break;
+            }
+
+            LateDeliveries += report.LateDeliveries;
+            foreach (var call in report.Calls)
+            {
+                Calls++;
+                if (call.Attempt > 1)
+                    Retries++;
+                if (call.Fault.IsDuplicated)
+                    Duplicates++;
+                else if (!call.Fault.IsNoFault)
+                {
+                    FaultsInjected++;
+                    Increment(faults, NetworkDice.KindOf(call.Fault));
+                }
+
+                Increment(answers, call.Answer is Answer.Status s ? s.Item.ToString() : "no answer");
+                if (call.Verdict.IsAccepted)
+                {
+                    PagesAccepted++;
+                    MembersAccepted += call.Page.Members.Length;
+                    acceptedLatenciesMs.Add(call.Latency.TotalMilliseconds);
+                }
+            }
+        }
+    }
+
+    public void Skipped(int syncs)
+    {
+        lock (gate)
+            SyncsSkipped += syncs;
+    }
+
+    public IReadOnlyDictionary<string, int> FaultsByKind
+    {
+        get { lock (gate) return new SortedDictionary<string, int>(faults); }
+    }
+
+    /// <summary>What the sender saw, per call: an HTTP status or <c>no answer</c>.</summary>
+    public IReadOnlyDictionary<string, int> AnswersSeen
+    {
+        get { lock (gate) return new SortedDictionary<string, int>(answers); }
+    }
+
+    /// <summary>The latency below which <paramref name="percent"/>% of accepted calls were acknowledged (nearest rank).</summary>
+    public double? AcceptedLatencyPercentileMs(double percent)
+    {
+        lock (gate)
+        {
+            if (acceptedLatenciesMs.Count == 0)
+                return null;
+            acceptedLatenciesMs.Sort();
+            var rank = (int)Math.Ceiling(percent / 100 * acceptedLatenciesMs.Count);
+            return acceptedLatenciesMs[Math.Clamp(rank - 1, 0, acceptedLatenciesMs.Count - 1)];
+        }
+    }
+
+    static void Increment(SortedDictionary<string, int> counts, string key) =>
+        counts[key] = counts.GetValueOrDefault(key) + 1;
+}

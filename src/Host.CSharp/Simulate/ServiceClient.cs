@@ -1,0 +1,123 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using CohortSync.Domain;
+using static CohortSync.Domain.Sender;
+
+namespace CohortSync.Host.Simulate;
+
+/// <summary>The read API answered something other than a page of members or 404.</summary>
+public sealed class ReadApiException(string message) : Exception(message);
+
+/// <summary>
+/// The service as the simulator reaches it: the webhook, called as Mixpanel calls it, and the read API,
+/// to check the result. One <see cref="HttpClient"/> for every call, so connections are reused.
+/// </summary>
+public sealed class ServiceClient : IDisposable
+{
+    /// <summary>The read API's default largest page (Api:MaxPageSize).</summary>
+    const int ReadPageSize = 1000;
+
+    readonly HttpClient http;
+    readonly Uri webhookUrl;
+    readonly Uri readApiBase;
+    readonly TimeSpan callTimeout;
+    readonly AuthenticationHeaderValue? basic;
+    readonly AuthenticationHeaderValue? bearer;
+
+    // A 1,000-member page renders to some 200 KB: each call borrows a buffer that has already grown to
+    // that size instead of allocating it again. At most one per call in flight.
+    readonly ConcurrentBag<ArrayBufferWriter<byte>> buffers = [];
+
+    public ServiceClient(SimulateOptions options)
+    {
+        webhookUrl = options.WebhookUrl;
+        readApiBase = options.ReadApiBase;
+        callTimeout = options.CallTimeout;
+        if (options.Credentials is { } c)
+            basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.Username}:{c.Password}")));
+        if (options.ApiKey is { } key)
+            bearer = new AuthenticationHeaderValue("Bearer", key);
+        // Each call has its own timeout (a timed-out call is an unanswered call, not an error).
+        http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    /// <summary>Posts one page: the HTTP status, or no answer when the connection failed or timed out.</summary>
+    public async Task<Answer> PostPageAsync(WebhookPage page, CancellationToken ct)
+    {
+        var body = buffers.TryTake(out var pooled) ? pooled : new ArrayBufferWriter<byte>(64 * 1024);
+        try
+        {
+            body.ResetWrittenCount();
+            WebhookBody.RenderTo(page, body);
+            using var request = new HttpRequestMessage(HttpMethod.Post, webhookUrl);
+            request.Content = new ReadOnlyMemoryContent(body.WrittenMemory);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.Authorization = basic;
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(callTimeout);
+            try
+            {
+                // The reply is read to its end, which returns the connection to the pool.
+                using var response = await http.SendAsync(request, timeout.Token);
+                return Answer.NewStatus((int)response.StatusCode);
+            }
+            catch (HttpRequestException)
+            {
+                return Answer.NoAnswer;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                return Answer.NoAnswer;
+            }
+        }
+        finally
+        {
+            buffers.Add(body);
+        }
+    }
+
+    /// <summary>
+    /// Every member id of a committed cohort, following the keyset cursor to the end; false when the
+    /// service knows no such cohort (404: none of its sessions has committed).
+    /// </summary>
+    public async Task<bool> ReadMemberIdsAsync(ProjectId project, CohortId cohort, Action<string> onMember, CancellationToken ct)
+    {
+        string? after = null;
+        do
+        {
+            var path = $"v1/cohorts/{Uri.EscapeDataString(project.Value)}/{Uri.EscapeDataString(cohort.Value)}/members?limit={ReadPageSize}"
+                       + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(readApiBase, path));
+            request.Headers.Authorization = bearer;
+            using var response = await http.SendAsync(request, ct);
+            if (response.StatusCode == HttpStatusCode.NotFound && after is null)
+                return false;
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                var hint = response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && bearer is null
+                    ? " (does the service require an API key? give --api-key)"
+                    : "";
+                throw new ReadApiException($"GET {request.RequestUri} answered {(int)response.StatusCode}{hint}");
+            }
+
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            using var page = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
+            foreach (var m in page.RootElement.GetProperty("members").EnumerateArray())
+                onMember(m.GetProperty("distinctId").GetString()!);
+            var next = page.RootElement.GetProperty("next");
+            after = next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        } while (after is not null);
+
+        return true;
+    }
+
+    public void Dispose() => http.Dispose();
+}

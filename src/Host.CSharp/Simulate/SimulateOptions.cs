@@ -1,0 +1,76 @@
+using CohortSync.Domain;
+
+namespace CohortSync.Host.Simulate;
+
+/// <summary>Basic credentials for the webhook. The password never leaves this record: not in
+/// <see cref="ToString"/>, not in the summary.</summary>
+public sealed record BasicCredentials(string Username, string Password)
+{
+    public override string ToString() => $"{Username}:***";
+}
+
+/// <summary>One simulation: what to sync, against which service, through how unreliable a network.</summary>
+public sealed record SimulateOptions
+{
+    /// <summary>The webhook Mixpanel posts to.</summary>
+    public Uri WebhookUrl { get; init; } = new("http://127.0.0.1:8080/webhook");
+
+    /// <summary>The service's base for <c>/v1/...</c>; by default the webhook URL without its last segment.</summary>
+    public Uri? ApiUrl { get; init; }
+
+    public BasicCredentials? Credentials { get; init; }
+
+    /// <summary>Sent as <c>Authorization: Bearer</c> to the read API when the service requires keys.</summary>
+    public string? ApiKey { get; init; }
+
+    public string Project { get; init; } = "sim";
+    public int Cohorts { get; init; } = 3;
+
+    /// <summary>Members of each cohort at its first sync.</summary>
+    public int Size { get; init; } = 1000;
+
+    /// <summary>Share of a cohort's members that leave before each later sync (as many others join).</summary>
+    public double Churn { get; init; } = 0.05;
+
+    public int Syncs { get; init; } = 5;
+
+    /// <summary>Probability that a call meets a network fault (lost, delayed, answered by a proxy).</summary>
+    public double FaultRate { get; init; }
+
+    /// <summary>Probability that a call that meets no fault is delivered twice.</summary>
+    public double DuplicateRate { get; init; }
+
+    /// <summary>Syncs played at once, across cohorts.</summary>
+    public int Concurrency { get; init; } = 2;
+
+    /// <summary>Pages of one sync in flight at once.</summary>
+    public int InFlight { get; init; } = 1;
+
+    public int Seed { get; init; }
+
+    /// <summary>Multiplies every wait (the 30-minute schedule, the backoff): 0 waits not at all.</summary>
+    public double TimeScale { get; init; } = 0.001;
+
+    public int PageSize { get; init; } = 1000;
+
+    /// <summary>How long a call waits for its answer before the sender takes it as unanswered.</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public string? JsonPath { get; init; }
+    public bool Quiet { get; init; }
+
+    /// <summary>Between two progress lines on stderr.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Mixpanel's documented sender; only the page size is ours to choose.</summary>
+    public Sender.Settings SenderSettings
+    {
+        get
+        {
+            var mixpanel = Sender.Settings.Mixpanel;
+            return new Sender.Settings(PageSize, mixpanel.SyncInterval, mixpanel.SnapshotLifetime, mixpanel.Retries, mixpanel.FirstBackoff);
+        }
+    }
+
+    public Uri ReadApiBase => ApiUrl ?? new Uri(WebhookUrl, ".");
+}

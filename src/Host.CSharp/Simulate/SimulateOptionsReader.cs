@@ -1,0 +1,209 @@
+using System.CommandLine;
+using CohortSync.Domain;
+
+namespace CohortSync.Host.Simulate;
+
+/// <summary>The options of <c>simulate</c>, their defaults, and what they must mean.</summary>
+public sealed class SimulateOptionsReader
+{
+    static readonly SimulateOptions Defaults = new();
+
+    readonly Option<string> url = new("--url")
+    {
+        Description = "The webhook URL Mixpanel posts to",
+        DefaultValueFactory = _ => Defaults.WebhookUrl.ToString(),
+    };
+
+    readonly Option<string?> apiUrl = new("--api-url")
+    {
+        Description = "Base URL of the read API (/v1/...) [default: the --url without its last path segment]",
+    };
+
+    readonly Option<string?> username = new("--username") { Description = "Basic user name for the webhook" };
+
+    readonly Option<string?> password = new("--password")
+    {
+        Description = $"Basic password [default: ${SimulateCommand.PasswordVariable}]; prefer the variable, a command line is visible to others",
+    };
+
+    readonly Option<string?> user = new("--user") { Description = "Basic credentials as name:password (instead of --username/--password)" };
+
+    readonly Option<string?> apiKey = new("--api-key") { Description = "Key sent as 'Authorization: Bearer' to the read API" };
+
+    readonly Option<string> project = new("--project")
+    {
+        Description = "mixpanel_project_id of every cohort",
+        DefaultValueFactory = _ => Defaults.Project,
+    };
+
+    readonly Option<int> cohorts = new("--cohorts") { Description = "How many cohorts", DefaultValueFactory = _ => Defaults.Cohorts };
+
+    readonly Option<int> size = new("--size") { Description = "Members of each cohort at its first sync", DefaultValueFactory = _ => Defaults.Size };
+
+    readonly Option<double> churn = new("--churn")
+    {
+        Description = "Share of members leaving before each later sync (as many join, and half as many profiles change)",
+        DefaultValueFactory = _ => Defaults.Churn,
+    };
+
+    readonly Option<int> syncs = new("--syncs") { Description = "Syncs of each cohort, 30 minutes apart (scaled)", DefaultValueFactory = _ => Defaults.Syncs };
+
+    readonly Option<double> faultRate = new("--fault-rate")
+    {
+        Description = "Probability that a call meets a network fault: lost before or after the service, delayed, or answered 5xx/429 by a proxy",
+        DefaultValueFactory = _ => Defaults.FaultRate,
+    };
+
+    readonly Option<double> duplicateRate = new("--duplicate-rate")
+    {
+        Description = "Probability that a call without a fault is delivered twice",
+        DefaultValueFactory = _ => Defaults.DuplicateRate,
+    };
+
+    readonly Option<int> concurrency = new("--concurrency") { Description = "Syncs played at once (across cohorts)", DefaultValueFactory = _ => Defaults.Concurrency };
+
+    readonly Option<int> inFlight = new("--in-flight") { Description = "Pages of one sync in flight at once", DefaultValueFactory = _ => Defaults.InFlight };
+
+    readonly Option<int?> seed = new("--seed") { Description = "Seed of everything random (members, churn, faults) [default: drawn, and printed]" };
+
+    readonly Option<double> timeScale = new("--time-scale")
+    {
+        Description = "Multiplies every wait (30 minutes between syncs, retry backoff); 0 waits not at all",
+        DefaultValueFactory = _ => Defaults.TimeScale,
+    };
+
+    readonly Option<int> pageSize = new("--page-size") { Description = "Members per call", DefaultValueFactory = _ => Defaults.PageSize };
+
+    readonly Option<double> timeout = new("--timeout")
+    {
+        Description = "Seconds a call waits for its answer before it counts as unanswered",
+        DefaultValueFactory = _ => Defaults.CallTimeout.TotalSeconds,
+    };
+
+    readonly Option<string?> json = new("--json") { Description = "Also write the summary to this file, as JSON" };
+
+    readonly Option<bool> quiet = new("--quiet") { Description = "No progress lines and no summary on stdout; the summary goes to stderr when the exit code is not 0" };
+
+    public IEnumerable<Option> All =>
+    [
+        url, apiUrl, username, password, user, apiKey, project, cohorts, size, churn, syncs, faultRate, duplicateRate,
+        concurrency, inFlight, seed, timeScale, pageSize, timeout, json, quiet,
+    ];
+
+    /// <summary>The options, or null with every problem added to <paramref name="problems"/>.</summary>
+    public SimulateOptions? Read(ParseResult parsed, Func<string, string?> environment, List<string> problems)
+    {
+        var webhookUrl = HttpUrl(parsed.GetValue(url), "--url", problems);
+        var api = parsed.GetValue(apiUrl) is { } a ? HttpUrl(a.EndsWith('/') ? a : a + "/", "--api-url", problems) : null;
+
+        var projectId = parsed.GetValue(project) ?? "";
+        if (ProjectId.Create("--project", projectId) is { IsError: true } invalid)
+            problems.AddRange(invalid.ErrorValue.Select(p => p.ToString()));
+
+        var cohortCount = AtLeast(parsed.GetValue(cohorts), 1, "--cohorts", problems);
+        var members = parsed.GetValue(size);
+        if (members is < 0 or > 10_000_000)
+            problems.Add("--size must be between 0 and 10000000 (Mixpanel syncs at most 10 million users a cohort)");
+        var perPage = parsed.GetValue(pageSize);
+        if (perPage is < 1 or > 100_000)
+            problems.Add("--page-size must be between 1 and 100000");
+        else if ((long)members / perPage >= PageInfo.MaxTotalPages)
+            problems.Add($"--size / --page-size must stay below {PageInfo.MaxTotalPages} pages");
+
+        var scale = parsed.GetValue(timeScale);
+        if (!double.IsFinite(scale) || scale < 0)
+            problems.Add("--time-scale must be 0 or more");
+        var callTimeout = parsed.GetValue(timeout);
+        if (!double.IsFinite(callTimeout) || callTimeout <= 0 || callTimeout > 3600)
+            problems.Add("--timeout must be more than 0 and at most 3600 seconds");
+        var seedValue = parsed.GetValue(seed) ?? Random.Shared.Next();
+        if (seedValue < 0)
+            problems.Add("--seed must be 0 or more");
+
+        var jsonPath = parsed.GetValue(json);
+        if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } folder && !Directory.Exists(folder))
+            problems.Add($"--json: folder {folder} does not exist");
+
+        var options = new SimulateOptions
+        {
+            WebhookUrl = webhookUrl ?? Defaults.WebhookUrl,
+            ApiUrl = api,
+            Credentials = Credentials(parsed, environment, problems),
+            ApiKey = parsed.GetValue(apiKey) is { Length: > 0 } key ? key : null,
+            Project = projectId,
+            Cohorts = cohortCount,
+            Size = members,
+            Churn = Fraction(parsed.GetValue(churn), "--churn", problems),
+            Syncs = AtLeast(parsed.GetValue(syncs), 1, "--syncs", problems),
+            FaultRate = Fraction(parsed.GetValue(faultRate), "--fault-rate", problems),
+            DuplicateRate = Fraction(parsed.GetValue(duplicateRate), "--duplicate-rate", problems),
+            Concurrency = AtLeast(parsed.GetValue(concurrency), 1, "--concurrency", problems),
+            InFlight = AtLeast(parsed.GetValue(inFlight), 1, "--in-flight", problems),
+            Seed = seedValue,
+            TimeScale = scale,
+            PageSize = perPage,
+            CallTimeout = double.IsFinite(callTimeout) && callTimeout > 0 ? TimeSpan.FromSeconds(callTimeout) : Defaults.CallTimeout,
+            JsonPath = jsonPath,
+            Quiet = parsed.GetValue(quiet),
+        };
+        return problems.Count == 0 ? options : null;
+    }
+
+    /// <summary>From --user, or --username with --password or the environment; none at all for an open webhook.</summary>
+    BasicCredentials? Credentials(ParseResult parsed, Func<string, string?> environment, List<string> problems)
+    {
+        var name = parsed.GetValue(username);
+        var secret = parsed.GetValue(password);
+        if (parsed.GetValue(user) is { } both)
+        {
+            if (name is not null || secret is not null)
+                problems.Add("--user cannot be combined with --username or --password");
+            var colon = both.IndexOf(':');
+            // The value is never echoed: it holds a password.
+            if (colon <= 0)
+            {
+                problems.Add("--user must be name:password");
+                return null;
+            }
+            return new BasicCredentials(both[..colon], both[(colon + 1)..]);
+        }
+
+        secret ??= environment(SimulateCommand.PasswordVariable);
+        if (name is null)
+        {
+            if (parsed.GetValue(password) is not null)
+                problems.Add("--password needs --username");
+            return null;
+        }
+        if (name.Length == 0 || name.Contains(':'))
+            problems.Add("--username must be non-empty and without ':'");
+        if (string.IsNullOrEmpty(secret))
+        {
+            problems.Add($"--username needs a password: --password, or the {SimulateCommand.PasswordVariable} environment variable");
+            return null;
+        }
+        return new BasicCredentials(name, secret);
+    }
+
+    static Uri? HttpUrl(string? raw, string option, List<string> problems)
+    {
+        if (Uri.TryCreate(raw, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+            return uri;
+        problems.Add($"{option} must be an absolute http:// or https:// URL, not '{raw}'");
+        return null;
+    }
+
+    static int AtLeast(int value, int least, string option, List<string> problems)
+    {
+        if (value < least)
+            problems.Add($"{option} must be at least {least}");
+        return value;
+    }
+
+    static double Fraction(double value, string option, List<string> problems)
+    {
+        if (!(value is >= 0 and <= 1))
+            problems.Add($"{option} must be between 0 and 1");
+        return value;
+    }
+}

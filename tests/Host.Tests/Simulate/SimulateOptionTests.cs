@@ -1,0 +1,59 @@
+using CohortSync.Host.Simulate;
+
+namespace CohortSync.Host.Tests.Simulate;
+
+/// <summary>Bad command lines exit 2 with a message naming the option, before anything is sent.</summary>
+public sealed class SimulateOptionTests
+{
+    [Theory]
+    [InlineData("--cohorts abc", "--cohorts")]
+    [InlineData("--no-such-option", "--no-such-option")]
+    [InlineData("--cohorts 0", "--cohorts must be at least 1")]
+    [InlineData("--churn 1.5", "--churn must be between 0 and 1")]
+    [InlineData("--fault-rate -0.1", "--fault-rate must be between 0 and 1")]
+    [InlineData("--time-scale -1", "--time-scale must be 0 or more")]
+    [InlineData("--page-size 0", "--page-size must be between 1 and 100000")]
+    [InlineData("--url ftp://example/webhook", "--url must be an absolute http:// or https:// URL")]
+    [InlineData("--username mixpanel", "--username needs a password")]
+    [InlineData("--password p", "--password needs --username")]
+    [InlineData("--user no-colon", "--user must be name:password")]
+    [InlineData("--user a:b --username a", "--user cannot be combined")]
+    [InlineData("--json /no/such/folder/summary.json", "--json: folder /no/such/folder does not exist")]
+    public async Task Bad_options_exit_2_with_a_clear_message(string args, string message)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var exit = await SimulateCommand.RunAsync(args.Split(' '), output, error, _ => null);
+
+        Assert.Equal(ExitCodes.BadOptions, exit);
+        Assert.Contains(message, error.ToString());
+        Assert.Equal("", output.ToString());
+    }
+
+    [Fact]
+    public async Task Every_problem_is_reported_at_once_and_a_password_is_never_echoed()
+    {
+        var error = new StringWriter();
+
+        var exit = await SimulateCommand.RunAsync(
+            ["--syncs", "0", "--concurrency", "0", "--user", "name-without-colon-s3cret"], TextWriter.Null, error, _ => null);
+
+        Assert.Equal(ExitCodes.BadOptions, exit);
+        Assert.Contains("--syncs must be at least 1", error.ToString());
+        Assert.Contains("--concurrency must be at least 1", error.ToString());
+        Assert.DoesNotContain("s3cret", error.ToString());
+    }
+
+    [Fact]
+    public async Task Help_lists_the_options_and_exits_0()
+    {
+        var output = new StringWriter();
+
+        var exit = await SimulateCommand.RunAsync(["--help"], output, TextWriter.Null, _ => null);
+
+        Assert.Equal(0, exit);
+        foreach (var option in new[] { "--url", "--fault-rate", "--duplicate-rate", "--time-scale", "--seed", "--json", "--api-key" })
+            Assert.Contains(option, output.ToString());
+    }
+}
