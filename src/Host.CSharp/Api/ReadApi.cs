@@ -24,6 +24,7 @@ public static class ReadApi
     {
         app.MapGroup("/v1")
             .RequireApiAccess()
+            .DecodeIdsExactly()
             .MapCohorts()
             .MapUsers()
             .MapRejections()
