@@ -24,6 +24,7 @@ public static class ReadApi
     {
         app.MapGroup("/v1")
             .RequireApiAccess()
+            .AnswerOutagesWith503()
             .DecodeIdsExactly()
             .MapCohorts()
             .MapUsers()
