@@ -15,6 +15,10 @@ public static class ApiAccess
     public static RouteGroupBuilder RequireApiAccess(this RouteGroupBuilder group)
     {
         group.AddEndpointFilter(CheckAsync);
+        // Answers of this filter rather than of the handlers, so their result unions do not list them.
+        group.WithMetadata(
+            new ProducesResponseTypeMetadata(StatusCodes.Status401Unauthorized, typeof(ProblemBody), ["application/json"]),
+            new ProducesResponseTypeMetadata(StatusCodes.Status403Forbidden, typeof(ProblemBody), ["application/json"]));
         return group;
     }
 

@@ -27,6 +27,7 @@ static class ReadApiFaults
                 return TypedResults.Json(new ProblemBody(UnavailableMessage), statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         });
+        group.WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status503ServiceUnavailable, typeof(ProblemBody), ["application/json"]));
         return group;
     }
 }

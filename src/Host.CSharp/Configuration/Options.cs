@@ -96,8 +96,8 @@ public sealed class ApiKey
 }
 
 /// <summary>
-/// Refuses to start with an empty key (a misspelt setting would otherwise accept <c>Bearer </c> with
-/// nothing after it) or with one key listed twice (which of its project lists applies?).
+/// Refuses to start with an empty key (a misspelt setting, which would close /v1 to everyone while it
+/// looks configured) or with one key listed twice (which of its project lists would apply?).
 /// </summary>
 public sealed class ApiKeysValidator : IValidateOptions<ApiOptions>
 {
