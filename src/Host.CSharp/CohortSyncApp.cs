@@ -1,4 +1,4 @@
-using CohortSync.Host.Cohorts;
+using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
@@ -26,6 +26,7 @@ public static class CohortSyncApp
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookCredentialsValidator>();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiKeysValidator>();
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var connectionString = config.GetConnectionString(ConnectionStringName);
@@ -40,7 +41,7 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<PageStore>();
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
-        builder.Services.AddSingleton<MemberQueries>();
+        builder.Services.AddReadApi();
         builder.Services.AddServiceMetrics();
         builder.Services.AddCohortSyncOpenApi();
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetentionPass>(sp, connectionString));
@@ -53,10 +54,13 @@ public static class CohortSyncApp
         if (app.Services.GetRequiredService<WebhookAuthenticator>().IsOpen)
             app.Lifetime.ApplicationStarted.Register(() =>
                 app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted"));
+        if (app.Services.GetRequiredService<ApiKeyAuthenticator>().IsOpen)
+            app.Lifetime.ApplicationStarted.Register(() =>
+                app.Logger.LogWarning("No API keys are configured (Api:Keys): /v1 answers clients on this machine only"));
 
         app.UseRequestMetrics();
         app.MapWebhook(app.Services.GetRequiredService<IOptions<WebhookOptions>>().Value.Path);
-        app.MapCohorts();
+        app.MapReadApi();
         app.MapHealth(connectionString);
         app.MapMetricsEndpoint();
         app.MapCohortSyncOpenApi();

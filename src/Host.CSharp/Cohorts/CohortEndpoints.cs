@@ -1,62 +1,103 @@
-using System.Buffers.Text;
-using System.Text;
+using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace CohortSync.Host.Cohorts;
 
-/// <summary>The read side: who is in a cohort, a keyset page at a time.</summary>
+/// <summary>
+/// Cohorts, their members and their sync history. A cohort of a project the caller's key does not
+/// cover answers 404 exactly like one that does not exist, so a key learns nothing of other projects.
+/// </summary>
 public static class CohortEndpoints
 {
-    public static IEndpointRouteBuilder MapCohorts(this IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapCohorts(this RouteGroupBuilder v1)
     {
-        var cohorts = app.MapGroup("/v1/cohorts");
+        var cohorts = v1.MapGroup("/cohorts");
+        cohorts.MapGet("", ListAsync).WithName("ListCohorts");
+        cohorts.MapGet("/{projectId}/{cohortId}", GetAsync).WithName("GetCohort");
         cohorts.MapGet("/{projectId}/{cohortId}/members", GetMembersAsync).WithName("GetCohortMembers");
-        return app;
+        cohorts.MapGet("/{projectId}/{cohortId}/members/{distinctId}", GetMembershipAsync).WithName("GetCohortMember");
+        cohorts.MapGet("/{projectId}/{cohortId}/sessions", GetSessionsAsync).WithName("GetCohortSessions");
+        return v1;
+    }
+
+    static NotFound<ProblemBody> NoCohort(string projectId, string cohortId) =>
+        TypedResults.NotFound(new ProblemBody($"no cohort {cohortId} in project {projectId}"));
+
+    static async Task<Results<Ok<CohortPage>, BadRequest<ProblemBody>>> ListAsync(
+        int? limit, string? after, CohortQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
+    {
+        if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
+            return badLimit;
+        string afterProject = "", afterCohort = "";
+        if (after is not null && !Cursor.TryDecode(after, out afterProject, out afterCohort))
+            return Paging.BadCursor();
+
+        var cohorts = await queries.ListAsync(caller.Scope.Projects, afterProject, afterCohort, take + 1, ct);
+        var next = cohorts.Count > take ? Cursor.Encode(cohorts[take - 1].ProjectId, cohorts[take - 1].CohortId) : null;
+        return TypedResults.Ok(new CohortPage(cohorts.Take(take).ToList(), next));
+    }
+
+    static async Task<Results<Ok<CohortView>, NotFound<ProblemBody>>> GetAsync(
+        string projectId, string cohortId, CohortQueries queries, ApiCaller caller, CancellationToken ct)
+    {
+        var cohort = caller.Scope.Sees(projectId) ? await queries.GetAsync(projectId, cohortId, ct) : null;
+        return cohort is null ? NoCohort(projectId, cohortId) : TypedResults.Ok(cohort);
     }
 
     static async Task<Results<Ok<MemberPage>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> GetMembersAsync(
         string projectId, string cohortId, int? limit, string? after,
-        MemberQueries queries, IOptions<ApiOptions> options, CancellationToken ct)
+        MemberQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
-        var api = options.Value;
-        var take = limit ?? api.DefaultPageSize;
-        if (take < 1 || take > api.MaxPageSize)
-            return TypedResults.BadRequest(new ProblemBody($"limit must be between 1 and {api.MaxPageSize}"));
+        if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
+            return badLimit;
         string? afterId = null;
         if (after is not null && !Cursor.TryDecode(after, out afterId))
-            return TypedResults.BadRequest(new ProblemBody("after is not a cursor this service issued"));
+            return Paging.BadCursor();
 
-        var members = await queries.MembersAsync(projectId, cohortId, afterId, take + 1, ct);
+        var members = caller.Scope.Sees(projectId) ? await queries.MembersAsync(projectId, cohortId, afterId, take + 1, ct) : null;
         if (members is null)
-            return TypedResults.NotFound(new ProblemBody($"no cohort {cohortId} in project {projectId}"));
+            return NoCohort(projectId, cohortId);
 
         var next = members.Count > take ? Cursor.Encode(members[take - 1].DistinctId) : null;
         return TypedResults.Ok(new MemberPage(members.Take(take).ToList(), next));
     }
+
+    static async Task<Results<Ok<MembershipView>, NotFound<ProblemBody>>> GetMembershipAsync(
+        string projectId, string cohortId, string distinctId, MemberQueries queries, ApiCaller caller, CancellationToken ct)
+    {
+        if (!caller.Scope.Sees(projectId))
+            return NoCohort(projectId, cohortId);
+        var (cohortFound, membership) = await queries.MembershipAsync(projectId, cohortId, distinctId, ct);
+        if (!cohortFound)
+            return NoCohort(projectId, cohortId);
+        return membership is null
+            ? TypedResults.NotFound(new ProblemBody($"{distinctId} is not a member of cohort {cohortId} in project {projectId}"))
+            : TypedResults.Ok(membership);
+    }
+
+    static async Task<Results<Ok<SessionPage>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> GetSessionsAsync(
+        string projectId, string cohortId, int? limit, string? after,
+        SessionQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
+    {
+        if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
+            return badLimit;
+        var beforeKey = long.MaxValue;
+        if (after is not null && !Cursor.TryDecode(after, out beforeKey))
+            return Paging.BadCursor();
+
+        var sessions = caller.Scope.Sees(projectId) ? await queries.HistoryAsync(projectId, cohortId, beforeKey, take + 1, ct) : null;
+        if (sessions is null)
+            return NoCohort(projectId, cohortId);
+
+        var next = sessions.Count > take ? Cursor.Encode(sessions[take - 1].Key) : null;
+        return TypedResults.Ok(new SessionPage(sessions.Take(take).Select(s => s.Session).ToList(), next));
+    }
 }
+
+public sealed record CohortPage(IReadOnlyList<CohortView> Cohorts, string? Next);
 
 public sealed record MemberPage(IReadOnlyList<MemberView> Members, string? Next);
 
-public sealed record ProblemBody(string Error);
-
-/// <summary>Opaque keyset cursors: the last distinct id of a page, base64url-encoded.</summary>
-static class Cursor
-{
-    public static string Encode(string distinctId) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(distinctId));
-
-    public static bool TryDecode(string cursor, out string? distinctId)
-    {
-        distinctId = null;
-        try
-        {
-            distinctId = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
-            return distinctId.Length > 0;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-    }
-}
+public sealed record SessionPage(IReadOnlyList<SessionView> Sessions, string? Next);

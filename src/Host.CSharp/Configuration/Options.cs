@@ -80,6 +80,38 @@ public sealed class ApiOptions
 
     [Range(1, 10_000)]
     public int MaxPageSize { get; set; } = 1000;
+
+    /// <summary>Bearer keys for everything under <c>/v1</c>. With none, <c>/v1</c> answers loopback clients only.</summary>
+    public List<ApiKey> Keys { get; set; } = [];
+}
+
+/// <summary>One read API key and the Mixpanel projects whose data it may read.</summary>
+public sealed class ApiKey
+{
+    [Required]
+    public string Key { get; set; } = "";
+
+    /// <summary>Project ids this key may read; empty or <c>*</c> allows every project.</summary>
+    public List<string> Projects { get; set; } = [];
+}
+
+/// <summary>
+/// Refuses to start with an empty key (a misspelt setting, which would close /v1 to everyone while it
+/// looks configured) or with one key listed twice (which of its project lists would apply?).
+/// </summary>
+public sealed class ApiKeysValidator : IValidateOptions<ApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiOptions options)
+    {
+        var problems = options.Keys
+            .Select((k, i) => (k, i))
+            .Where(x => string.IsNullOrWhiteSpace(x.k.Key))
+            .Select(x => $"Api:Keys:{x.i} needs a Key")
+            .ToList();
+        if (options.Keys.Where(k => !string.IsNullOrWhiteSpace(k.Key)).GroupBy(k => k.Key, StringComparer.Ordinal).Any(g => g.Count() > 1))
+            problems.Add("Api:Keys lists one key more than once");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }
 
 /// <summary>

@@ -103,6 +103,9 @@ static class CommitSql
         await connection.ExecuteAsync(UpsertProfiles, new { project = project.Value, session }, tx, commandTimeout: 0);
         await connection.ExecuteAsync(
             Finish, new { cohort, session, entered = (int)counts.entered, exited = (int)counts.exited }, tx, commandTimeout: 0);
+
+        // Last, so that the feed's lock is held only for the moment before COMMIT.
+        await ReadSideCommit.RunAsync(connection, tx, cohort, session, counts.entered, counts.exited);
         return new CommitCounts(counts.entered, counts.exited, counts.applied);
     }
 }

@@ -1,0 +1,55 @@
+using System.Net;
+
+namespace CohortSync.Host.Api;
+
+/// <summary>
+/// Who may use /v1: a caller with a configured Bearer key (401 otherwise), or, while no key is
+/// configured at all, a client on this machine (403 otherwise), so that a fresh install does not
+/// publish its users' profiles to the network.
+/// </summary>
+public static class ApiAccess
+{
+    public const string NoKeysMessage =
+        "no API keys are configured (Api:Keys): the read API answers clients on this machine only";
+
+    public static RouteGroupBuilder RequireApiAccess(this RouteGroupBuilder group)
+    {
+        group.AddEndpointFilter(CheckAsync);
+        // Answers of this filter rather than of the handlers, so their result unions do not list them.
+        group.WithMetadata(
+            new ProducesResponseTypeMetadata(StatusCodes.Status401Unauthorized, typeof(ProblemBody), ["application/json"]),
+            new ProducesResponseTypeMetadata(StatusCodes.Status403Forbidden, typeof(ProblemBody), ["application/json"]));
+        return group;
+    }
+
+    static async ValueTask<object?> CheckAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var keys = http.RequestServices.GetRequiredService<ApiKeyAuthenticator>();
+        ApiScope scope;
+        if (keys.IsOpen)
+        {
+            // The address of the TCP peer, never X-Forwarded-For (no forwarded-headers middleware runs):
+            // behind a proxy on this machine every request is "local", so configure keys there.
+            if (!IsLoopback(http.Connection.RemoteIpAddress))
+                return TypedResults.Json(new ProblemBody(NoKeysMessage), statusCode: StatusCodes.Status403Forbidden);
+            scope = ApiScope.EveryProject;
+        }
+        else if (keys.Authenticate(http.Request.Headers.Authorization) is { } matched)
+        {
+            scope = matched;
+        }
+        else
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer realm=\"CohortSync\"";
+            return TypedResults.Json(
+                new ProblemBody("missing or wrong API key: send Authorization: Bearer <key>"), statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        http.RequestServices.GetRequiredService<ApiCaller>().Scope = scope;
+        return await next(context);
+    }
+
+    internal static bool IsLoopback(IPAddress? address) =>
+        address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+}

@@ -1,0 +1,37 @@
+using System.Text.Json;
+using CohortSync.Host.Api;
+
+namespace CohortSync.Host.Feed;
+
+/// <summary>
+/// A place in the change feed: just after the transition of <see cref="DistinctId"/> in the commit at
+/// <see cref="CommitPosition"/> (see <c>Webhook/ReadSideCommit.cs</c>). The feed's start is (0, "").
+/// Sent to clients opaque: a JSON array, base64url-encoded.
+/// </summary>
+public readonly record struct FeedCursor(long CommitPosition, string DistinctId)
+{
+    public static readonly FeedCursor Start = new(0, "");
+
+    public string Encode() => Cursor.Encode(JsonSerializer.Serialize(new object[] { CommitPosition, DistinctId }));
+
+    public static bool TryDecode(string text, out FeedCursor cursor)
+    {
+        cursor = Start;
+        if (!Cursor.TryDecode(text, out string? json))
+            return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(json!);
+            if (doc.RootElement is not { ValueKind: JsonValueKind.Array } array || array.GetArrayLength() != 2
+                || !array[0].TryGetInt64(out var position) || position < 0
+                || array[1].ValueKind != JsonValueKind.String)
+                return false;
+            cursor = new FeedCursor(position, array[1].GetString()!);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

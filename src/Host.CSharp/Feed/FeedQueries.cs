@@ -1,0 +1,68 @@
+using Dapper;
+using Npgsql;
+
+namespace CohortSync.Host.Feed;
+
+/// <summary>One transition as the feed shows it; <c>Cursor</c> resumes the feed just after it.</summary>
+public sealed record FeedEvent(
+    string Cursor, string Kind, string ProjectId, string CohortId, string DistinctId, string SessionId, DateTime RecordedAt);
+
+/// <summary>Which transitions a reader follows; null is "any".</summary>
+public sealed record FeedFilter(string[]? Projects, string? ProjectId, string? CohortId, string? Kind);
+
+/// <summary>Transitions in feed order: by the commit position of their session, then by distinct id.</summary>
+public sealed class FeedQueries(NpgsqlDataSource dataSource)
+{
+    sealed record Row(
+        long commit_position, string distinct_id, string kind, string project_id, string cohort_id, string session_id, DateTime recorded_at);
+
+    public async Task<IReadOnlyList<FeedEvent>> EventsAsync(FeedFilter filter, FeedCursor after, int take, CancellationToken ct)
+    {
+        var sessions = new List<string> { "s.commit_position >= @position" };
+        if (filter.Projects is not null)
+            sessions.Add("c.project_id = ANY(@projects)");
+        if (filter.CohortId is not null)
+            // Through the cohort's key, so the (cohort_key, commit_position) index drives the scan.
+            sessions.Add("s.cohort_key = (SELECT cohort_key FROM cohort WHERE project_id = @projectId AND cohort_id = @cohortId)");
+        else if (filter.ProjectId is not null)
+            sessions.Add("c.project_id = @projectId");
+
+        // Sessions in commit order; of each, at most a page of its transitions in distinct-id order,
+        // starting after the cursor's user within the cursor's own commit. Each step is an index range
+        // scan, so a page costs the same at the start of a commit of a million users as at its end.
+        var sql = $"""
+            SELECT s.commit_position, t.distinct_id, t.kind, c.project_id, c.cohort_id, s.session_id, t.recorded_at
+            FROM sync_session s
+            JOIN cohort c ON c.cohort_key = s.cohort_key
+            CROSS JOIN LATERAL (
+                SELECT t.distinct_id, t.kind, t.recorded_at
+                FROM transition t
+                WHERE t.session_key = s.session_key
+                  AND t.distinct_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
+                  {(filter.Kind is null ? "" : "AND t.kind = @kind")}
+                ORDER BY t.distinct_id
+                LIMIT @take
+            ) t
+            WHERE {string.Join(" AND ", sessions)}
+            ORDER BY s.commit_position, t.distinct_id
+            LIMIT @take
+            """;
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var rows = await connection.QueryAsync<Row>(sql, new
+        {
+            position = after.CommitPosition,
+            distinctId = after.DistinctId,
+            projects = filter.Projects,
+            projectId = filter.ProjectId,
+            cohortId = filter.CohortId,
+            kind = filter.Kind,
+            take,
+        });
+        return rows
+            .Select(r => new FeedEvent(
+                new FeedCursor(r.commit_position, r.distinct_id).Encode(),
+                r.kind, r.project_id, r.cohort_id, r.distinct_id, r.session_id, r.recorded_at))
+            .ToList();
+    }
+}
