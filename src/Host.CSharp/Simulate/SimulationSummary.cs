@@ -88,7 +88,7 @@ public sealed record SimulationSummary(
             + $"{Syncs.Skipped} skipped after a pause ({Syncs.Full} full, {Syncs.Diff} diff)"));
         w.WriteLine(string.Create(c, $"  pages          {Pages:N0} accepted, {Members:N0} members"));
         w.WriteLine(string.Create(c,
-            $"  calls          {Calls:N0}: {Retries:N0} retries, {Duplicates:N0} duplicated, {LateDeliveries} delivered after the run"));
+            $"  calls          {Calls:N0}: {Retries:N0} retries, {Duplicates:N0} duplicated, {LateDeliveries} held up until their sync ended"));
         w.WriteLine(string.Create(c, $"  faults         {FaultsInjected:N0} injected: {Counts(FaultsByKind)}"));
         w.WriteLine(string.Create(c, $"  answers seen   {Counts(AnswersSeen)}; {Deliveries:N0} copies reached the service"));
         w.WriteLine(string.Create(c, $"  throughput     {PagesPerSecond:N1} pages/s, {MembersPerSecond:N0} members/s"));
