@@ -38,7 +38,9 @@ type SourceCohort =
       CohortId: CohortId
       Name: string option
       Description: string option
-      Members: Map<DistinctId, Member> }
+      Members: Map<DistinctId, Member>
+      /// The last profile of users who left: `remove_members` pages carry it, as Mixpanel's do.
+      Departed: Map<DistinctId, Member> }
 
     /// For C# callers.
     static member Of(projectId, cohortId, name: string, description: string, members: Member seq) =
@@ -46,7 +48,8 @@ type SourceCohort =
           CohortId = cohortId
           Name = Option.ofObj name
           Description = Option.ofObj description
-          Members = members |> Seq.map (fun m -> m.DistinctId, m) |> Map.ofSeq }
+          Members = members |> Seq.map (fun m -> m.DistinctId, m) |> Map.ofSeq
+          Departed = Map.empty }
 
 /// What happens to a cohort between two syncs.
 type CohortChange =
@@ -62,8 +65,17 @@ module SourceCohort =
     [<CompiledName("Apply")>]
     let apply (cohort: SourceCohort) (change: CohortChange) : SourceCohort =
         match change with
-        | Joined m -> { cohort with Members = cohort.Members |> Map.add m.DistinctId m }
-        | Left id -> { cohort with Members = cohort.Members |> Map.remove id }
+        | Joined m ->
+            { cohort with
+                Members = cohort.Members |> Map.add m.DistinctId m
+                Departed = cohort.Departed |> Map.remove m.DistinctId }
+        | Left id ->
+            match cohort.Members.TryFind id with
+            | Some m ->
+                { cohort with
+                    Members = cohort.Members |> Map.remove id
+                    Departed = cohort.Departed |> Map.add id m }
+            | None -> cohort
         | ProfileChanged m when cohort.Members.ContainsKey m.DistinctId ->
             { cohort with Members = cohort.Members |> Map.add m.DistinctId m }
         | ProfileChanged _ -> cohort
@@ -137,8 +149,8 @@ module Sync =
         | _ -> Full
 
     /// The next sync of a cohort: a full copy, or `add_members` then `remove_members` against the
-    /// last successful snapshot, both sent even when empty. Users leaving are sent with the profile
-    /// the sender still knows, or with their id alone.
+    /// last successful snapshot, both sent even when empty. Users leaving are sent with their last
+    /// profile (Mixpanel's `remove_members` carry email and names too), or with their id alone.
     [<CompiledName("Plan")>]
     let plan (settings: Settings) (now: DateTimeOffset) (sender: CohortSender) (cohort: SourceCohort) : PlannedSync =
         let sessionId = SessionId.Of $"{sender.SessionPrefix}{sender.Syncs + 1}"
@@ -149,14 +161,18 @@ module Sync =
             match kind, sender.LastSuccessful with
             | Diff, Some before ->
                 let added = Set.difference current before.Members |> Seq.map (fun id -> cohort.Members[id])
-                let bare id =
-                    { DistinctId = id
-                      Email = None
-                      FirstName = None
-                      LastName = None
-                      PhoneNumber = None
-                      Properties = "{}" }
-                let removed = Set.difference before.Members current |> Seq.map bare
+                let leaving id =
+                    cohort.Departed
+                    |> Map.tryFind id
+                    |> Option.defaultValue
+                        { DistinctId = id
+                          Email = None
+                          FirstName = None
+                          LastName = None
+                          PhoneNumber = None
+                          Properties = "{}" }
+
+                let removed = Set.difference before.Members current |> Seq.map leaving
 
                 Array.append
                     (pagesOf settings cohort sessionId AddMembers (Array.ofSeq added))
@@ -201,9 +217,9 @@ type Verdict =
     | Accepted
     /// 5xx, 429 or no answer, with retries left: the same page again after this wait.
     | RetryAfter of TimeSpan
-    /// 5xx, 429 or no answer, with no retries left: the sync has failed.
+    /// 5xx, 429 or no answer with no retries left, or an undocumented status: the sync has failed.
     | GiveUp
-    /// 400, 401, 403 or 404 (and, undocumented, any other 4xx): the cohort is paused.
+    /// 400, 401, 403 or 404: the cohort is paused.
     | Pause of int
 
 module Call =
@@ -214,19 +230,21 @@ module Call =
         TimeSpan.FromTicks(settings.FirstBackoff.Ticks * (1L <<< (retry - 1)))
 
     /// Judges the answer to attempt number `attempt` (1 is the first call, not a retry). Mixpanel
-    /// documents retries for 5xx and 429 and pauses for 400/401/403/404; other answers are not
-    /// documented: another 4xx is taken as a pause and a 1xx or 3xx as a failure to retry.
+    /// documents retries for 5xx and 429 and pauses for exactly 400, 401, 403 and 404; what it does
+    /// with any other answer (409, 413, a 3xx) is not documented: the model gives the sync up at
+    /// once, without a pause, so the next sync starts from the top.
     [<CompiledName("Judge")>]
     let judge (settings: Settings) (attempt: int) (answer: Answer) : Verdict =
-        let retry () =
+        let retryOrGiveUp () =
             if attempt > settings.Retries then Verdict.GiveUp
             else Verdict.RetryAfter(backoff settings attempt)
 
         match answer with
         | Answer.Status s when s >= 200 && s < 300 -> Verdict.Accepted
-        | Answer.Status s when s >= 400 && s < 500 && s <> 429 -> Verdict.Pause s
-        | Answer.Status _
-        | Answer.NoAnswer -> retry ()
+        | Answer.Status(400 | 401 | 403 | 404 as s) -> Verdict.Pause s
+        | Answer.Status s when s = 429 || s >= 500 -> retryOrGiveUp ()
+        | Answer.NoAnswer -> retryOrGiveUp ()
+        | Answer.Status _ -> Verdict.GiveUp
 
 // ==== The network =================================================================================
 

@@ -21,12 +21,12 @@ type History =
 
 module Histories =
 
-    /// Small pages and a short snapshot lifetime, so that few members span several pages and a
-    /// run of failures reaches the full copy that an expired snapshot brings.
+    /// Small pages and a short snapshot lifetime, so that few members span several pages and two
+    /// failed syncs in a row (an outage) bring the full copy that an expired snapshot brings.
     let settings =
         { Settings.Mixpanel with
             PageSize = 2
-            SnapshotLifetime = TimeSpan.FromHours 2.0 }
+            SnapshotLifetime = TimeSpan.FromHours 1.0 }
 
     let start = DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero)
 
@@ -40,7 +40,7 @@ module Histories =
           PhoneNumber = None
           Properties = $"{{\"version\":{version}}}" }
 
-    let private change: Gen<CohortChange> =
+    let change: Gen<CohortChange> =
         gen {
             let! id = Gen.elements ids
             let! version = Gen.choose (1, 3)
@@ -80,10 +80,14 @@ module Histories =
             return List.concat pieces
         }
 
+    /// Every call of the sync fails before the receiver: the sync fails with nothing delivered.
+    let private outage =
+        Gen.elements [ ProxyAnswered 503; LostBeforeReceiver ] |> Gen.map (List.replicate 6)
+
     let private tick: Gen<Tick> =
         gen {
             let! changes = Gen.listOf change
-            let! faults = Gen.frequency [ 1, Gen.constant []; 2, faults ]
+            let! faults = Gen.frequency [ 3, Gen.constant []; 6, faults; 2, outage ]
             return { Changes = changes; Faults = faults }
         }
 
@@ -130,6 +134,7 @@ module Histories =
 /// Histories for the properties, with their shrinker.
 type HistoryArbitraries =
     static member History() = Arb.fromGenShrink (Histories.history, Histories.shrink)
+    static member CohortChange() = Arb.fromGen Histories.change
 
 module HostChecks =
 

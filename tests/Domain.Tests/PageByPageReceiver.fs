@@ -63,9 +63,9 @@ let private user n =
 let private cohortOf members =
     SourceCohort.Of(ProjectId.Of "7", CohortId.Of "42", "Power users", null, members)
 
-/// The counterexample FsCheck shrank to (2,000 histories, pages of 2): the first sync's `members`
-/// page 1 of 2 reaches the receiver only after Mixpanel gave up on it (six calls held up), so the
-/// sync failed and Mixpanel's snapshot is still empty.
+/// A counterexample FsCheck shrank to (2,000 histories, pages of 2): every call of the first sync's
+/// `members` page 1 of 2 is held up, so each copy reaches the receiver only after the sender's next
+/// call; the sender never sees an answer and gives the sync up, Mixpanel's snapshot still empty.
 let shrunk =
     { Cohort = cohortOf [ user 5; user 6; user 9 ]
       Ticks = [ { Changes = []; Faults = List.replicate 6 Delayed } ] }
