@@ -1,8 +1,10 @@
+using System.Text.Json;
 using CohortSync.Host.Retention;
 using CohortSync.Host.Tests.Infrastructure;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using static CohortSync.Host.Tests.Infrastructure.ApiClient;
 
 namespace CohortSync.Host.Tests;
 
@@ -137,6 +139,27 @@ public sealed class RetentionTests(HostFixture fx)
         Assert.Equal(new RetentionReport(0, 0, 0, 0, Sessions: 1, 0), await pass.RunAsync(CancellationToken.None));
         Assert.Equal([("s2", "committed", null)], await SessionsAsync(database, b));
         Assert.Equal(new RetentionReport(0, 0, 0, 0, 0, 0), await pass.RunAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_member_whose_entering_session_retention_deleted_is_still_a_member()
+    {
+        var (host, database) = await StartAsync();
+        await using var _ = host;
+        var c = TestCohort.New("ret-member");
+        await host.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        await host.Client.PostOkAsync(c.Add("s2", 1, 1, "b"));
+        await host.Client.PostOkAsync(c.Remove("s2", 1, 1));
+        await AgeSessionAsync(database, c, "s1", Days40);
+
+        var report = await host.App.Services.GetRequiredService<RetentionPass>().RunAsync(CancellationToken.None);
+        Assert.Equal(1, report?.Sessions);
+
+        Assert.Equal(["a", "b"], await host.Client.MemberIdsAsync(c));
+        var a = await host.Client.GetOkAsync(PathOf("v1", "cohorts", c.Project, c.Cohort, "members", "a"));
+        Assert.True(a.GetProperty("member").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, a.GetProperty("enteredInSession").ValueKind);
+        Assert.Equal("s2", (await host.Client.GetOkAsync(PathOf("v1", "cohorts", c.Project, c.Cohort, "members", "b"))).Text("enteredInSession"));
     }
 
     [Fact]
