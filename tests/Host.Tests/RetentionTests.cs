@@ -162,6 +162,32 @@ public sealed class RetentionTests(HostFixture fx)
         Assert.Equal("s2", (await host.Client.GetOkAsync(PathOf("v1", "cohorts", c.Project, c.Cohort, "members", "b"))).Text("enteredInSession"));
     }
 
+    /// <summary>
+    /// A session's times are taken at the start of its transactions, so a superseded session can seem to
+    /// finish after the session that superseded it: that one must not go first (its row is referenced).
+    /// </summary>
+    [Fact]
+    public async Task A_session_goes_only_once_the_session_it_superseded_has_gone()
+    {
+        var (host, database) = await StartAsync();
+        await using var _ = host;
+        var c = TestCohort.New("ret-superseder");
+        await host.Client.PostOkAsync(c.Members("A", 1, 2, "a"));
+        await host.Client.PostOkAsync(c.Members("B", 1, 1, "b"));
+        await host.Client.PostOkAsync(c.Members("C", 1, 1, "c"));
+        await AgeSessionAsync(database, c, "B", Days40);
+        await AgeSessionAsync(database, c, "A", TimeSpan.FromDays(29));
+        var pass = host.App.Services.GetRequiredService<RetentionPass>();
+
+        Assert.Equal(0, (await pass.RunAsync(CancellationToken.None))?.Sessions);
+        Assert.Equal([("A", "superseded", "B"), ("B", "committed", null), ("C", "committed", null)], await SessionsAsync(database, c));
+
+        await AgeSessionAsync(database, c, "A", TimeSpan.FromDays(11));
+        Assert.Equal(1, (await pass.RunAsync(CancellationToken.None))?.Sessions);
+        Assert.Equal(1, (await pass.RunAsync(CancellationToken.None))?.Sessions);
+        Assert.Equal([("C", "committed", null)], await SessionsAsync(database, c));
+    }
+
     [Fact]
     public async Task A_pass_is_skipped_while_another_process_runs_one()
     {

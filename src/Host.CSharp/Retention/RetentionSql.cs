@@ -68,9 +68,12 @@ static class RetentionSql
 
     /// <summary>
     /// Finished sessions (their actions and page records go with them), except a cohort's newest
-    /// committed session, which keeps a late repeat of its pages from opening it again, and sessions
-    /// whose transitions are still kept. Oldest first: a superseded session is older than the one that
-    /// superseded it, so it goes in the same batch or before, and the reference between them never dangles.
+    /// committed session, which keeps a late repeat of its pages from opening it again, sessions whose
+    /// transitions are still kept, and a session that a remaining session names as its superseder. The
+    /// times are taken at the start of each transaction, so a superseded session can seem to finish
+    /// after the session that superseded it; the superseder then waits (checked through the
+    /// sync_session_superseded_by index) until a later batch or pass has deleted the session it superseded,
+    /// so the reference never dangles.
     /// </summary>
     public const string OldSessions = """
         DELETE FROM sync_session WHERE session_key = ANY(ARRAY(
@@ -78,6 +81,7 @@ static class RetentionSql
             WHERE s.state <> 'open'
               AND COALESCE(s.committed_at, s.last_page_at) < now() - @age
               AND NOT EXISTS (SELECT 1 FROM transition t WHERE t.session_key = s.session_key)
+              AND NOT EXISTS (SELECT 1 FROM sync_session r WHERE r.superseded_by = s.session_key)
               AND (s.state <> 'committed' OR EXISTS (
                     SELECT 1 FROM sync_session n
                     WHERE n.cohort_key = s.cohort_key AND n.state = 'committed'
