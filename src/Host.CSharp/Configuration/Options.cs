@@ -133,8 +133,8 @@ public sealed class ApiKeysValidator : IValidateOptions<ApiOptions>
 }
 
 /// <summary>
-/// What is kept, and for how long (section <c>Retention</c>). Staged members of finished sessions go at
-/// the first pass; history, transitions and rejections after their number of days.
+/// What is kept, and for how long (section <c>Retention</c>). An abandoned session's staged members go
+/// with it; history, transitions and rejections after their number of days.
 /// </summary>
 public sealed class RetentionOptions
 {
