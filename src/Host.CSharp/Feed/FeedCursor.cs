@@ -12,6 +12,9 @@ public readonly record struct FeedCursor(long CommitPosition, string DistinctId)
 {
     public static readonly FeedCursor Start = new(0, "");
 
+    /// <summary>Just after every transition of the commit at <paramref name="position"/> (and before any of the next: ids are never empty).</summary>
+    public static FeedCursor PastCommit(long position) => new(position + 1, "");
+
     public string Encode() => Cursor.Encode(JsonSerializer.Serialize(new object[] { CommitPosition, DistinctId }));
 
     public static bool TryDecode(string text, out FeedCursor cursor)
