@@ -116,6 +116,35 @@ public sealed class CohortQueryTests(HostFixture fx)
         await fx.Client.GetNotFoundAsync(CohortPath(c, "members", "a"));
     }
 
+    /// <summary>PostgreSQL text cannot hold NUL, so no id holds one: Kestrel refuses such a path before any handler runs.</summary>
+    [Theory]
+    [InlineData("/v1/cohorts/p%00/c")]
+    [InlineData("/v1/cohorts/p/c%00/members")]
+    [InlineData("/v1/cohorts/p/c/members/u%00")]
+    [InlineData("/v1/users/p/u%00")]
+    public async Task An_id_with_NUL_in_a_path_is_refused_with_400(string url)
+    {
+        using var reply = await fx.Client.GetAsync(url);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, reply.StatusCode);
+    }
+
+    /// <summary>A cursor whose key holds NUL was not issued here (no id holds one): 400, not a fault in the query.</summary>
+    [Fact]
+    public async Task A_cursor_with_NUL_in_its_key_is_refused_with_400()
+    {
+        var c = TestCohort.New("nul-cursor");
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        foreach (var url in new[]
+                 {
+                     CohortPath(c, "members") + "?after=AA",          // "\0"
+                     "/v1/cohorts?after=WyJcdTAwMDAiLCJjIl0",         // ["\u0000","c"]
+                 })
+        {
+            var reply = await fx.Client.GetApiAsync(url);
+            Assert.Equal((400, "after is not a cursor this service issued"), (reply.Code, reply.Error));
+        }
+    }
+
     [Fact]
     public async Task Sessions_list_the_sync_history_newest_first_with_pages_per_action_and_the_commit_counts()
     {

@@ -91,6 +91,9 @@ public sealed class FeedTests(HostFixture fx)
     [InlineData("cohortId=c", "cohortId needs projectId (cohort ids are per project)")]
     [InlineData("after=WzEsMl0", "after is not a cursor this service issued")]
     [InlineData("after=%25%25", "after is not a cursor this service issued")]
+    [InlineData("after=WzEsIlx1MDAwMCJd", "after is not a cursor this service issued")]   // [1,"\u0000"]
+    [InlineData("projectId=%00", "projectId must not contain the NUL character (U+0000)")]
+    [InlineData("projectId=p&cohortId=c%00", "cohortId must not contain the NUL character (U+0000)")]
     [InlineData("limit=0", "limit must be between 1 and 1000")]
     public async Task The_feed_refuses_bad_parameters_with_400(string query, string message)
     {

@@ -28,6 +28,7 @@ static class Paging
 /// <summary>
 /// Opaque keyset cursors, base64url-encoded: a single text key as its UTF-8 (the members list), a
 /// numeric key as its digits, and keys of several parts as a JSON array. Clients only hand them back.
+/// A text key never holds NUL (PostgreSQL text cannot), so a cursor whose key does was not issued here.
 /// </summary>
 static class Cursor
 {
@@ -39,7 +40,7 @@ static class Cursor
         try
         {
             key = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
-            return key.Length > 0;
+            return key.Length > 0 && IsStorable(key);
         }
         catch (FormatException)
         {
@@ -68,7 +69,7 @@ static class Cursor
             return false;
         try
         {
-            if (JsonSerializer.Deserialize<string[]>(json!) is not [{ } a, { } b])
+            if (JsonSerializer.Deserialize<string[]>(json!) is not [{ } a, { } b] || !IsStorable(a) || !IsStorable(b))
                 return false;
             (first, second) = (a, b);
             return true;
@@ -78,4 +79,7 @@ static class Cursor
             return false;
         }
     }
+
+    /// <summary>False for text PostgreSQL cannot hold (it has a NUL): no id or key of this service does.</summary>
+    public static bool IsStorable(string text) => !text.Contains('\0');
 }

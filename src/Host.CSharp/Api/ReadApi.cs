@@ -26,6 +26,7 @@ public static class ReadApi
             .RequireApiAccess()
             .AnswerOutagesWith503()
             .DecodeIdsExactly()
+            .RefuseTextWithNul()
             .MapCohorts()
             .MapUsers()
             .MapRejections()

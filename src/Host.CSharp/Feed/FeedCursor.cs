@@ -27,9 +27,10 @@ public readonly record struct FeedCursor(long CommitPosition, string DistinctId)
             using var doc = JsonDocument.Parse(json!);
             if (doc.RootElement is not { ValueKind: JsonValueKind.Array } array || array.GetArrayLength() != 2
                 || !array[0].TryGetInt64(out var position) || position < 0
-                || array[1].ValueKind != JsonValueKind.String)
+                || array[1].ValueKind != JsonValueKind.String || array[1].GetString() is not { } distinctId
+                || !Cursor.IsStorable(distinctId))
                 return false;
-            cursor = new FeedCursor(position, array[1].GetString()!);
+            cursor = new FeedCursor(position, distinctId);
             return true;
         }
         catch (JsonException)
