@@ -26,7 +26,7 @@ public static class CohortSyncApp
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookCredentialsValidator>();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiKeysValidator>();
+        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var connectionString = config.GetConnectionString(ConnectionStringName);

@@ -83,8 +83,28 @@ public sealed class CohortQueryTests(HostFixture fx)
         Assert.Equal(["c1", "c10", "c2"], ours.Select(c => c.Text("cohortId")));
         Assert.All(ours, c => Assert.Equal(1, c.GetProperty("memberCount").GetInt64()));
 
-        Assert.Equal(400, (await fx.Client.GetApiAsync("/v1/cohorts?limit=0")).Code);
         Assert.Equal(400, (await fx.Client.GetApiAsync("/v1/cohorts?after=bm90LWEtcGFpcg")).Code);
+    }
+
+    /// <summary>Every list refuses a bad limit with the problem body, a malformed one included.</summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1001")]
+    [InlineData("abc")]
+    [InlineData("99999999999")]
+    [InlineData("-1")]
+    [InlineData("1.5")]
+    public async Task A_bad_limit_is_refused_with_400_and_a_message(string limit)
+    {
+        var c = TestCohort.New("limit");
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        foreach (var list in new[] { "/v1/cohorts", CohortPath(c, "members"), CohortPath(c, "sessions"), "/v1/rejections", "/v1/events" })
+        {
+            var reply = await fx.Client.GetApiAsync($"{list}?limit={limit}");
+            Assert.Equal((400, "limit must be a whole number between 1 and 1000"), (reply.Code, reply.Error));
+        }
+        // Empty is left out: the default page size.
+        Assert.Equal(200, (await fx.Client.GetApiAsync("/v1/cohorts?limit=")).Code);
     }
 
     [Fact]

@@ -94,7 +94,9 @@ public sealed class FeedTests(HostFixture fx)
     [InlineData("after=WzEsIlx1MDAwMCJd", "after is not a cursor this service issued")]   // [1,"\u0000"]
     [InlineData("projectId=%00", "projectId must not contain the NUL character (U+0000)")]
     [InlineData("projectId=p&cohortId=c%00", "cohortId must not contain the NUL character (U+0000)")]
-    [InlineData("limit=0", "limit must be between 1 and 1000")]
+    [InlineData("limit=0", "limit must be a whole number between 1 and 1000")]
+    [InlineData("limit=abc", "limit must be a whole number between 1 and 1000")]
+    [InlineData("limit=99999999999", "limit must be a whole number between 1 and 1000")]
     public async Task The_feed_refuses_bad_parameters_with_400(string query, string message)
     {
         var reply = await fx.Client.GetApiAsync($"/v1/events?{query}");

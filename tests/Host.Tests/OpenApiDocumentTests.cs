@@ -101,6 +101,10 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
         Assert.Equal(
             ["after", "cohortId", "limit", "projectId"],
             members.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).Order());
+        // limit is bound as text (a malformed one gets the problem body) but documented as the number it is.
+        var limit = members.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "limit").GetProperty("schema");
+        Assert.Equal(("integer", 1, 1000, 100),
+            (limit.GetProperty("type").GetString(), limit.GetProperty("minimum").GetInt32(), limit.GetProperty("maximum").GetInt32(), limit.GetProperty("default").GetInt32()));
         var ok = members.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema");
         AssertHas(Names(doc, ok), "members", "next");
         var bearer = Assert.Single(Assert.Single(members.GetProperty("security").EnumerateArray()).EnumerateObject()).Name;

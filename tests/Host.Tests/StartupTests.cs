@@ -71,4 +71,15 @@ public sealed class StartupTests(HostFixture fx)
         }));
         Assert.Contains("Webhook:Credentials:0:Projects:0 is blank", error.Message);
     }
+
+    [Fact]
+    public async Task A_default_page_size_over_the_maximum_stops_the_start()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => fx.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Api:DefaultPageSize"] = "500",
+            ["Api:MaxPageSize"] = "100",
+        }));
+        Assert.Contains("Api:DefaultPageSize (500) must not be over Api:MaxPageSize (100)", error.Message);
+    }
 }

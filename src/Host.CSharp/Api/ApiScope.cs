@@ -13,7 +13,7 @@ public sealed class ApiScope
 
     /// <summary>
     /// Empty, or containing <c>*</c>, means every project (as for webhook credentials). Blank entries are
-    /// refused at start-up (<see cref="Configuration.ApiKeysValidator"/>), not dropped here.
+    /// refused at start-up (<see cref="Configuration.ApiOptionsValidator"/>), not dropped here.
     /// </summary>
     public static ApiScope For(IEnumerable<string> projects)
     {

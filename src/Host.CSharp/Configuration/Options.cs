@@ -113,10 +113,11 @@ public sealed class ApiKey
 
 /// <summary>
 /// Refuses to start with an empty key (a misspelt setting, which would close /v1 to everyone while it
-/// looks configured), with one key listed twice (which of its project lists would apply?), or with a blank
-/// project entry (see <see cref="ProjectLists"/>).
+/// looks configured), with one key listed twice (which of its project lists would apply?), with a blank
+/// project entry (see <see cref="ProjectLists"/>), or with a default page size over the maximum (every
+/// list asked for no limit would answer 400).
 /// </summary>
-public sealed class ApiKeysValidator : IValidateOptions<ApiOptions>
+public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
 {
     public ValidateOptionsResult Validate(string? name, ApiOptions options)
     {
@@ -128,6 +129,8 @@ public sealed class ApiKeysValidator : IValidateOptions<ApiOptions>
         if (options.Keys.Where(k => !string.IsNullOrWhiteSpace(k.Key)).GroupBy(k => k.Key, StringComparer.Ordinal).Any(g => g.Count() > 1))
             problems.Add("Api:Keys lists one key more than once");
         problems.AddRange(options.Keys.SelectMany((k, i) => ProjectLists.BlankEntries($"Api:Keys:{i}", k.Projects)));
+        if (options.DefaultPageSize > options.MaxPageSize)
+            problems.Add($"Api:DefaultPageSize ({options.DefaultPageSize}) must not be over Api:MaxPageSize ({options.MaxPageSize})");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

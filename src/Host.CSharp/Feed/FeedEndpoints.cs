@@ -24,7 +24,7 @@ public static class FeedEndpoints
     }
 
     static async Task<Results<Ok<FeedPage>, BadRequest<ProblemBody>>> GetEventsAsync(
-        string? after, int? limit, string? projectId, string? cohortId, string? kind,
+        string? after, string? limit, string? projectId, string? cohortId, string? kind,
         FeedQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
