@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
@@ -36,6 +37,9 @@ public static class CohortSyncApp
             connectionString = await LocalPostgres.EnsureStartedAsync(local, local.Database, Console.WriteLine);
         }
 
+        // Numbers are numbers: the web defaults also read them from strings, and the OpenAPI document then
+        // typed every integer field as "integer or string". (The webhook parses its body itself.)
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         builder.Services.AddSingleton<WebhookAuthenticator>();
         builder.Services.AddSingleton<PageStore>();

@@ -24,7 +24,7 @@ public static class ReadApi
     {
         app.MapGroup("/v1")
             .RequireApiAccess()
-            .AnswerOutagesWith503()
+            .AnswerFaults()
             .DecodeIdsExactly()
             .RefuseTextWithNul()
             .MapCohorts()
