@@ -36,6 +36,7 @@ public static class CohortSyncApp
             var local = config.GetSection(LocalPostgresOptions.Section).Get<LocalPostgresOptions>() ?? new LocalPostgresOptions();
             connectionString = await LocalPostgres.EnsureStartedAsync(local, local.Database, Console.WriteLine);
         }
+        connectionString = DeadHostDetection.Apply(connectionString);
 
         // Numbers are numbers: the web defaults also read them from strings, and the OpenAPI document then
         // typed every integer field as "integer or string". (The webhook parses its body itself.)

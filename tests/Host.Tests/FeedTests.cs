@@ -1,7 +1,10 @@
 using System.Net;
 using CohortSync.Domain;
 using CohortSync.Host.Tests.Infrastructure;
+using CohortSync.Host.Webhook;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace CohortSync.Host.Tests;
 
@@ -101,6 +104,37 @@ public sealed class FeedTests(HostFixture fx)
     {
         var reply = await fx.Client.GetApiAsync($"/v1/events?{query}");
         Assert.Equal((HttpStatusCode.BadRequest, message), (reply.Status, reply.Error));
+    }
+
+    /// <summary>
+    /// A host whose machine is lost keeps its connections open as far as PostgreSQL knows; the server probes
+    /// each silent connection of a host and drops it (releasing its locks) after about a minute.
+    /// </summary>
+    [Fact]
+    public async Task The_server_probes_every_connection_of_a_host()
+    {
+        await using var connection = await fx.A.App.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+        var settings = await connection.QueryAsync<(string, string)>(
+            "SELECT name, setting FROM pg_settings WHERE name LIKE 'tcp_keepalives_%' ORDER BY name");
+        Assert.Equal([("tcp_keepalives_count", "3"), ("tcp_keepalives_idle", "30"), ("tcp_keepalives_interval", "10")], settings);
+    }
+
+    /// <summary>
+    /// Every commit waits for the holder of the feed lock: a holder that falls silent before COMMIT has its
+    /// session ended after 10 s idle (for that transaction only), rather than stalling every commit.
+    /// </summary>
+    [Fact]
+    public async Task A_transaction_holding_the_feed_lock_may_sit_idle_for_10_seconds_at_most()
+    {
+        await using var connection = await fx.A.App.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            // No such cohort or session: only the lock and what comes with it matter here.
+            await ReadSideCommit.RunAsync(connection, tx, cohort: -1, session: -1, entered: 1, exited: 0);
+            Assert.Equal("10s", await connection.ExecuteScalarAsync<string>("SHOW idle_in_transaction_session_timeout", transaction: tx));
+            await tx.RollbackAsync();
+        }
+        Assert.Equal("0", await connection.ExecuteScalarAsync<string>("SHOW idle_in_transaction_session_timeout"));
     }
 
     /// <summary>
