@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
@@ -26,7 +27,7 @@ public static class CohortSyncApp
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookCredentialsValidator>();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiKeysValidator>();
+        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var connectionString = config.GetConnectionString(ConnectionStringName);
@@ -35,7 +36,11 @@ public static class CohortSyncApp
             var local = config.GetSection(LocalPostgresOptions.Section).Get<LocalPostgresOptions>() ?? new LocalPostgresOptions();
             connectionString = await LocalPostgres.EnsureStartedAsync(local, local.Database, Console.WriteLine);
         }
+        connectionString = DeadHostDetection.Apply(connectionString);
 
+        // Numbers are numbers: the web defaults also read them from strings, and the OpenAPI document then
+        // typed every integer field as "integer or string". (The webhook parses its body itself.)
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         builder.Services.AddSingleton<WebhookAuthenticator>();
         builder.Services.AddSingleton<PageStore>();

@@ -135,6 +135,20 @@ public sealed class ApiAccessTests(HostFixture fx)
         Assert.Contains(message, error.Message);
     }
 
+    /// <summary>A blank entry used to be dropped, and the list it left empty read as "every project".</summary>
+    [Theory]
+    [InlineData("", null)]
+    [InlineData(" ", null)]
+    [InlineData("p", "")]
+    public async Task A_blank_project_entry_stops_the_start(string first, string? second)
+    {
+        var settings = new Dictionary<string, string?> { ["Api:Keys:0:Key"] = "k-blank", ["Api:Keys:0:Projects:0"] = first };
+        if (second is not null)
+            settings["Api:Keys:0:Projects:1"] = second;
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => fx.StartHostAsync(settings));
+        Assert.Contains($"Api:Keys:0:Projects:{(second is null ? 0 : 1)} is blank", error.Message);
+    }
+
     [Fact]
     public async Task A_key_listed_twice_stops_the_start()
     {

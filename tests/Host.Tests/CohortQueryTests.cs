@@ -83,8 +83,28 @@ public sealed class CohortQueryTests(HostFixture fx)
         Assert.Equal(["c1", "c10", "c2"], ours.Select(c => c.Text("cohortId")));
         Assert.All(ours, c => Assert.Equal(1, c.GetProperty("memberCount").GetInt64()));
 
-        Assert.Equal(400, (await fx.Client.GetApiAsync("/v1/cohorts?limit=0")).Code);
         Assert.Equal(400, (await fx.Client.GetApiAsync("/v1/cohorts?after=bm90LWEtcGFpcg")).Code);
+    }
+
+    /// <summary>Every list refuses a bad limit with the problem body, a malformed one included.</summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1001")]
+    [InlineData("abc")]
+    [InlineData("99999999999")]
+    [InlineData("-1")]
+    [InlineData("1.5")]
+    public async Task A_bad_limit_is_refused_with_400_and_a_message(string limit)
+    {
+        var c = TestCohort.New("limit");
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        foreach (var list in new[] { "/v1/cohorts", CohortPath(c, "members"), CohortPath(c, "sessions"), "/v1/rejections", "/v1/events" })
+        {
+            var reply = await fx.Client.GetApiAsync($"{list}?limit={limit}");
+            Assert.Equal((400, "limit must be a whole number between 1 and 1000"), (reply.Code, reply.Error));
+        }
+        // Empty is left out: the default page size.
+        Assert.Equal(200, (await fx.Client.GetApiAsync("/v1/cohorts?limit=")).Code);
     }
 
     [Fact]
@@ -114,6 +134,35 @@ public sealed class CohortQueryTests(HostFixture fx)
             await fx.Client.GetNotFoundAsync(CohortPath(c, "members", "bob")));
         await fx.Client.GetNotFoundAsync(CohortPath(c, "members", "nobody"));
         await fx.Client.GetNotFoundAsync(CohortPath(c, "members", "a"));
+    }
+
+    /// <summary>PostgreSQL text cannot hold NUL, so no id holds one: Kestrel refuses such a path before any handler runs.</summary>
+    [Theory]
+    [InlineData("/v1/cohorts/p%00/c")]
+    [InlineData("/v1/cohorts/p/c%00/members")]
+    [InlineData("/v1/cohorts/p/c/members/u%00")]
+    [InlineData("/v1/users/p/u%00")]
+    public async Task An_id_with_NUL_in_a_path_is_refused_with_400(string url)
+    {
+        using var reply = await fx.Client.GetAsync(url);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, reply.StatusCode);
+    }
+
+    /// <summary>A cursor whose key holds NUL was not issued here (no id holds one): 400, not a fault in the query.</summary>
+    [Fact]
+    public async Task A_cursor_with_NUL_in_its_key_is_refused_with_400()
+    {
+        var c = TestCohort.New("nul-cursor");
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        foreach (var url in new[]
+                 {
+                     CohortPath(c, "members") + "?after=AA",          // "\0"
+                     "/v1/cohorts?after=WyJcdTAwMDAiLCJjIl0",         // ["\u0000","c"]
+                 })
+        {
+            var reply = await fx.Client.GetApiAsync(url);
+            Assert.Equal((400, "after is not a cursor this service issued"), (reply.Code, reply.Error));
+        }
     }
 
     [Fact]

@@ -74,6 +74,7 @@ public sealed class ConsumerTests(HostFixture fx)
     [InlineData("""{"cursor": null}""")]
     [InlineData("""{"cursor": "WzEsMl0"}""")]
     [InlineData("""{"cursor": "%%"}""")]
+    [InlineData("""{"cursor": "WzEsIlx1MDAwMCJd"}""")]
     public async Task A_bad_cursor_body_is_refused_with_400_and_nothing_is_stored(string body)
     {
         var name = $"bad-body-{Guid.NewGuid():N}";

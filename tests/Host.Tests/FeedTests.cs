@@ -1,7 +1,10 @@
 using System.Net;
 using CohortSync.Domain;
 using CohortSync.Host.Tests.Infrastructure;
+using CohortSync.Host.Webhook;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace CohortSync.Host.Tests;
 
@@ -32,8 +35,8 @@ public sealed class FeedTests(HostFixture fx)
         Assert.All(events, e => Assert.Equal(c1.Project, e.ProjectId));
         Assert.Equal(events.Count, events.Select(e => e.Cursor).Distinct().Count());
 
-        // At the end, next stays where the reader is, and nothing comes twice.
-        Assert.Equal(events[^1].Cursor, next);
+        // At the end, next is past everything committed so far: nothing comes twice, and while nothing is
+        // committed next stays where it is.
         var (none, still) = await fx.Client.ReadAsync(project, next, 10);
         Assert.Empty(none);
         Assert.Equal(next, still);
@@ -55,16 +58,83 @@ public sealed class FeedTests(HostFixture fx)
         Assert.Equal(events, everything.Where(e => e.ProjectId == c1.Project));
     }
 
+    /// <summary>
+    /// A page that is not full has examined every commit its snapshot sees: its next goes past them, so a
+    /// filtered reader at the end of the feed does not examine the same commits again at every poll, and
+    /// (positions becoming visible in order) misses nothing committed later.
+    /// </summary>
+    [Fact]
+    public async Task A_filtered_reader_moves_past_commits_with_nothing_for_it()
+    {
+        var c = TestCohort.New("feed-skip");
+        var other = TestCohort.New("feed-skip-other");
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 1, "a", "b"));
+        await fx.Client.PostOkAsync(other.Members("s1", 1, 1, "x"));
+
+        var exits = $"projectId={c.Project}&kind=exited";
+        var (none, next) = await fx.Client.ReadAsync(exits, null, 10);
+        Assert.Empty(none);
+        Assert.NotEqual(FeedStart, next);
+        // Past both commits: nothing of them comes again, whatever the filter.
+        Assert.Empty((await fx.Client.ReadAsync($"projectId={c.Project}", next, 10)).Events);
+        Assert.Empty((await fx.Client.ReadAsync("", next, 10)).Events);
+
+        await fx.Client.PostOkAsync(c.Add("s2", 1, 1, "d"));
+        await fx.Client.PostOkAsync(c.Remove("s2", 1, 1, "a"));
+        var (events, after) = await fx.Client.ReadAsync(exits, next, 10);
+        Assert.Equal([$"{c.Cohort}:s2:exited:a"], events.Select(e => e.ToString()));
+        Assert.Empty((await fx.Client.ReadAsync("", after, 10)).Events);
+    }
+
+    /// <summary>The cursor of the feed's start, (0, ""), as the service encodes it.</summary>
+    const string FeedStart = "WzAsIiJd";
+
     [Theory]
     [InlineData("kind=joined", "kind must be entered or exited")]
     [InlineData("cohortId=c", "cohortId needs projectId (cohort ids are per project)")]
     [InlineData("after=WzEsMl0", "after is not a cursor this service issued")]
     [InlineData("after=%25%25", "after is not a cursor this service issued")]
-    [InlineData("limit=0", "limit must be between 1 and 1000")]
+    [InlineData("after=WzEsIlx1MDAwMCJd", "after is not a cursor this service issued")]   // [1,"\u0000"]
+    [InlineData("projectId=%00", "projectId must not contain the NUL character (U+0000)")]
+    [InlineData("projectId=p&cohortId=c%00", "cohortId must not contain the NUL character (U+0000)")]
+    [InlineData("limit=0", "limit must be a whole number between 1 and 1000")]
+    [InlineData("limit=abc", "limit must be a whole number between 1 and 1000")]
+    [InlineData("limit=99999999999", "limit must be a whole number between 1 and 1000")]
     public async Task The_feed_refuses_bad_parameters_with_400(string query, string message)
     {
         var reply = await fx.Client.GetApiAsync($"/v1/events?{query}");
         Assert.Equal((HttpStatusCode.BadRequest, message), (reply.Status, reply.Error));
+    }
+
+    /// <summary>
+    /// A host whose machine is lost keeps its connections open as far as PostgreSQL knows; the server probes
+    /// each silent connection of a host and drops it (releasing its locks) after about a minute.
+    /// </summary>
+    [Fact]
+    public async Task The_server_probes_every_connection_of_a_host()
+    {
+        await using var connection = await fx.A.App.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+        var settings = await connection.QueryAsync<(string, string)>(
+            "SELECT name, setting FROM pg_settings WHERE name LIKE 'tcp_keepalives_%' ORDER BY name");
+        Assert.Equal([("tcp_keepalives_count", "3"), ("tcp_keepalives_idle", "30"), ("tcp_keepalives_interval", "10")], settings);
+    }
+
+    /// <summary>
+    /// Every commit waits for the holder of the feed lock: a holder that falls silent before COMMIT has its
+    /// session ended after 10 s idle (for that transaction only), rather than stalling every commit.
+    /// </summary>
+    [Fact]
+    public async Task A_transaction_holding_the_feed_lock_may_sit_idle_for_10_seconds_at_most()
+    {
+        await using var connection = await fx.A.App.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            // No such cohort or session: only the lock and what comes with it matter here.
+            await ReadSideCommit.RunAsync(connection, tx, cohort: -1, session: -1, entered: 1, exited: 0);
+            Assert.Equal("10s", await connection.ExecuteScalarAsync<string>("SHOW idle_in_transaction_session_timeout", transaction: tx));
+            await tx.RollbackAsync();
+        }
+        Assert.Equal("0", await connection.ExecuteScalarAsync<string>("SHOW idle_in_transaction_session_timeout"));
     }
 
     /// <summary>

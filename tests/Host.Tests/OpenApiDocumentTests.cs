@@ -101,11 +101,34 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
         Assert.Equal(
             ["after", "cohortId", "limit", "projectId"],
             members.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).Order());
+        // limit is bound as text (a malformed one gets the problem body) but documented as the number it is.
+        var limit = members.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "limit").GetProperty("schema");
+        Assert.Equal(("integer", 1, 1000, 100),
+            (limit.GetProperty("type").GetString(), limit.GetProperty("minimum").GetInt32(), limit.GetProperty("maximum").GetInt32(), limit.GetProperty("default").GetInt32()));
         var ok = members.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema");
         AssertHas(Names(doc, ok), "members", "next");
         var bearer = Assert.Single(Assert.Single(members.GetProperty("security").EnumerateArray()).EnumerateObject()).Name;
         Assert.Equal("bearer",
             doc.GetProperty("components").GetProperty("securitySchemes").GetProperty(bearer).GetProperty("scheme").GetString());
+
+        // Integers are integers (not "integer or string"), and words that come from a fixed set list it.
+        var events = paths.GetProperty("/v1/events").GetProperty("get");
+        var feedPage = events.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        var feedEvent = Resolve(doc, Property(doc, feedPage, "events").GetProperty("items"));
+        Assert.Equal(["entered", "exited"], Property(doc, feedEvent, "kind").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        var kindParameter = events.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "kind");
+        Assert.Equal(["entered", "exited"], kindParameter.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        var cohortView = doc.GetProperty("components").GetProperty("schemas").GetProperty("CohortView");
+        Assert.Equal("integer", Property(doc, cohortView, "memberCount").GetProperty("type").GetString());
+        Assert.False(Property(doc, cohortView, "memberCount").TryGetProperty("pattern", out _));
+        var sessionView = doc.GetProperty("components").GetProperty("schemas").GetProperty("SessionView");
+        Assert.Equal(["integer", "null"], Property(doc, sessionView, "entered").GetProperty("type").EnumerateArray().Select(t => t.GetString()).Order());
+        Assert.Equal(["committed", "open", "superseded"], Property(doc, sessionView, "state").GetProperty("enum").EnumerateArray().Select(e => e.GetString()).Order());
+        // A consumer's cursor may not be null, and every read operation describes its 500 and 503.
+        var cursorBody = doc.GetProperty("components").GetProperty("schemas").GetProperty("ConsumerCursorBody");
+        Assert.Equal("string", Property(doc, cursorBody, "cursor").GetProperty("type").GetString());
+        foreach (var status in new[] { "500", "503" })
+            AssertHas(Names(doc, events.GetProperty("responses").GetProperty(status).GetProperty("content").GetProperty("application/json").GetProperty("schema")), "error");
 
         Assert.True(paths.GetProperty("/healthz").TryGetProperty("get", out _));
         Assert.Equal(["200", "503"], paths.GetProperty("/readyz").GetProperty("get").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());

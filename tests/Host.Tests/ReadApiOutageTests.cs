@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace CohortSync.Host.Tests;
 
-/// <summary>The read API while its database is unreachable: 503 (retry later), then answers again.</summary>
+/// <summary>The read API while its database is unreachable: 503 (retry later), then answers again; other faults: 500.</summary>
 [Collection(HostCollection.Name)]
 public sealed class ReadApiOutageTests(HostFixture fx)
 {
@@ -31,5 +31,17 @@ public sealed class ReadApiOutageTests(HostFixture fx)
             recovered = await host.Client.GetApiAsync(ApiClient.PathOf("v1", "cohorts", c.Project, c.Cohort));
         Assert.Equal(HttpStatusCode.OK, recovered!.Status);
         Assert.Equal(1, recovered.Body.GetProperty("memberCount").GetInt64());
+    }
+
+    [Fact]
+    public async Task An_unexpected_fault_is_a_500_with_the_problem_body()
+    {
+        // A database whose rejected_request lost a column the query reads: a fault no retry cures.
+        var database = await fx.CreateDatabaseAsync();
+        await using var host = await fx.StartHostAsync(connectionString: database);
+        await Db.ExecuteAsync(database, "ALTER TABLE rejected_request RENAME COLUMN reason TO reason_renamed");
+
+        var reply = await host.Client.GetApiAsync("/v1/rejections");
+        Assert.Equal((HttpStatusCode.InternalServerError, "an unexpected fault; the details are in the service's log"), (reply.Status, reply.Error));
     }
 }

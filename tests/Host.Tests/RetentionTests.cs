@@ -1,8 +1,10 @@
+using System.Text.Json;
 using CohortSync.Host.Retention;
 using CohortSync.Host.Tests.Infrastructure;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using static CohortSync.Host.Tests.Infrastructure.ApiClient;
 
 namespace CohortSync.Host.Tests;
 
@@ -85,25 +87,22 @@ public sealed class RetentionTests(HostFixture fx)
         await client.PostOkAsync(d.Members("s2", 1, 1, "m", "n"));
         await AgeSessionAsync(database, d, "s1", Days40, transitionsToo: false);
 
-        // Staged rows: left over from A's committed session, and two no page claims (2 hours, and just now).
+        // Staged rows no page claims (2 hours, and just now).
         await Db.ExecuteAsync(database,
             """
-            INSERT INTO staged_member (upload_id, ordinal, distinct_id, properties, staged_at)
-            SELECT p.upload_id, 0, 'leftover', '{}', now()
-            FROM session_page p JOIN sync_session s ON s.session_key = p.session_key JOIN cohort c ON c.cohort_key = s.cohort_key
-            WHERE c.project_id = @Project AND s.session_id = 's4' AND p.action = 'add_members';
             INSERT INTO staged_member (upload_id, ordinal, distinct_id, properties, staged_at) VALUES
                 (nextval('upload_id_seq'), 0, 'unclaimed-old', '{}', now() - interval '2 hours'),
                 (nextval('upload_id_seq'), 0, 'unclaimed-new', '{}', now());
             INSERT INTO rejected_request (received_at, status, reason, message) VALUES
                 (now() - interval '40 days', 400, 'invalid_body', 'old'),
                 (now() - interval '29 days', 400, 'invalid_body', 'recent');
-            """, new { a.Project });
+            """);
 
         var pass = host.App.Services.GetRequiredService<RetentionPass>();
         var report = await pass.RunAsync(CancellationToken.None);
 
-        Assert.Equal(new RetentionReport(AbandonedSessions: 1, StagedMembers: 3, UnclaimedStagedMembers: 1, Transitions: 4, Sessions: 3, Rejections: 1), report);
+        // C's abandoned session goes with its 2 staged members.
+        Assert.Equal(new RetentionReport(AbandonedSessions: 1, StagedMembers: 2, UnclaimedStagedMembers: 1, Transitions: 4, Sessions: 3, Rejections: 1), report);
 
         Assert.Equal([("s4", "committed", null)], await SessionsAsync(database, a));
         Assert.Equal(["s4:entered:e", "s4:exited:a"], await TransitionsAsync(database, a));
@@ -121,7 +120,7 @@ public sealed class RetentionTests(HostFixture fx)
 
         await using var connection = new NpgsqlConnection(database);
         Assert.Equal(["unclaimed-new"], await connection.QueryAsync<string>(
-            "SELECT distinct_id FROM staged_member WHERE distinct_id IN ('leftover', 'unclaimed-old', 'unclaimed-new')"));
+            "SELECT distinct_id FROM staged_member WHERE distinct_id IN ('unclaimed-old', 'unclaimed-new')"));
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
             "SELECT (SELECT count(*) FROM session_page WHERE session_key = ANY(@deletedKeys)) + (SELECT count(*) FROM session_action WHERE session_key = ANY(@deletedKeys))",
             new { deletedKeys }));
@@ -137,6 +136,96 @@ public sealed class RetentionTests(HostFixture fx)
         Assert.Equal(new RetentionReport(0, 0, 0, 0, Sessions: 1, 0), await pass.RunAsync(CancellationToken.None));
         Assert.Equal([("s2", "committed", null)], await SessionsAsync(database, b));
         Assert.Equal(new RetentionReport(0, 0, 0, 0, 0, 0), await pass.RunAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_member_whose_entering_session_retention_deleted_is_still_a_member()
+    {
+        var (host, database) = await StartAsync();
+        await using var _ = host;
+        var c = TestCohort.New("ret-member");
+        await host.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        await host.Client.PostOkAsync(c.Add("s2", 1, 1, "b"));
+        await host.Client.PostOkAsync(c.Remove("s2", 1, 1));
+        await AgeSessionAsync(database, c, "s1", Days40);
+
+        var report = await host.App.Services.GetRequiredService<RetentionPass>().RunAsync(CancellationToken.None);
+        Assert.Equal(1, report?.Sessions);
+
+        Assert.Equal(["a", "b"], await host.Client.MemberIdsAsync(c));
+        var a = await host.Client.GetOkAsync(PathOf("v1", "cohorts", c.Project, c.Cohort, "members", "a"));
+        Assert.True(a.GetProperty("member").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, a.GetProperty("enteredInSession").ValueKind);
+        Assert.Equal("s2", (await host.Client.GetOkAsync(PathOf("v1", "cohorts", c.Project, c.Cohort, "members", "b"))).Text("enteredInSession"));
+    }
+
+    /// <summary>
+    /// A session's times are taken at the start of its transactions, so a superseded session can seem to
+    /// finish after the session that superseded it: that one must not go first (its row is referenced).
+    /// </summary>
+    [Fact]
+    public async Task A_session_goes_only_once_the_session_it_superseded_has_gone()
+    {
+        var (host, database) = await StartAsync();
+        await using var _ = host;
+        var c = TestCohort.New("ret-superseder");
+        await host.Client.PostOkAsync(c.Members("A", 1, 2, "a"));
+        await host.Client.PostOkAsync(c.Members("B", 1, 1, "b"));
+        await host.Client.PostOkAsync(c.Members("C", 1, 1, "c"));
+        await AgeSessionAsync(database, c, "B", Days40);
+        await AgeSessionAsync(database, c, "A", TimeSpan.FromDays(29));
+        var pass = host.App.Services.GetRequiredService<RetentionPass>();
+
+        Assert.Equal(0, (await pass.RunAsync(CancellationToken.None))?.Sessions);
+        Assert.Equal([("A", "superseded", "B"), ("B", "committed", null), ("C", "committed", null)], await SessionsAsync(database, c));
+
+        await AgeSessionAsync(database, c, "A", TimeSpan.FromDays(11));
+        Assert.Equal(1, (await pass.RunAsync(CancellationToken.None))?.Sessions);
+        Assert.Equal(1, (await pass.RunAsync(CancellationToken.None))?.Sessions);
+        Assert.Equal([("C", "committed", null)], await SessionsAsync(database, c));
+    }
+
+    /// <summary>
+    /// Looking for unclaimed staged members must not read every member of the syncs under way (a pass
+    /// every 10 minutes over the million staged rows of a large sync): it visits each upload once, through
+    /// the staged_member (upload_id) index, and reads only the rows of uploads no page claims.
+    /// </summary>
+    [Fact]
+    public async Task Looking_for_unclaimed_staged_members_does_not_read_the_members_of_pages_under_way()
+    {
+        var (host, database) = await StartAsync();
+        await using var _ = host;
+        var c = TestCohort.New("ret-scan");
+        await host.Client.PostOkAsync(c.Members("s1", 1, 3, Users.Ids("u", 2000)));
+        await host.Client.PostOkAsync(c.Members("s1", 2, 3, Users.Ids("v", 2000)));
+        await Db.ExecuteAsync(database,
+            """
+            INSERT INTO staged_member (upload_id, ordinal, distinct_id, properties, staged_at)
+            VALUES (nextval('upload_id_seq'), 0, 'unclaimed', '{}', now() - interval '2 hours');
+            ANALYZE staged_member;
+            """);
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        var plan = await connection.ExecuteScalarAsync<string>(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + RetentionSql.UnclaimedStagedMembers,
+            new { batch = 1000, grace = TimeSpan.FromMinutes(60) }, tx);
+        await tx.RollbackAsync();
+
+        using var doc = JsonDocument.Parse(plan!);
+        var read = RowsRead(doc.RootElement[0].GetProperty("Plan"), "staged_member");
+        Assert.True(read < 50, $"{read} staged_member rows read to find 1 unclaimed among 4,001: {plan}");
+    }
+
+    /// <summary>Rows a plan's nodes on <paramref name="table"/> produced or filtered out, over all their loops.</summary>
+    static double RowsRead(JsonElement node, string table)
+    {
+        double Number(string name) => node.TryGetProperty(name, out var v) ? v.GetDouble() : 0;
+        var own = node.TryGetProperty("Relation Name", out var relation) && relation.GetString() == table
+            ? (Number("Actual Rows") + Number("Rows Removed by Filter") + Number("Rows Removed by Index Recheck")) * Number("Actual Loops")
+            : 0;
+        return own + (node.TryGetProperty("Plans", out var children) ? children.EnumerateArray().Sum(child => RowsRead(child, table)) : 0);
     }
 
     [Fact]

@@ -56,4 +56,30 @@ public sealed class StartupTests(HostFixture fx)
         }));
         Assert.Contains("Webhook:Credentials:0 needs both a Username and a Password", error.Message);
     }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    public async Task A_credential_with_a_blank_project_stops_the_start(string project)
+    {
+        // Dropped, the blank entry would leave an empty list, which allows every project.
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => fx.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Webhook:Credentials:0:Username"] = "mixpanel",
+            ["Webhook:Credentials:0:Password"] = "s3cret",
+            ["Webhook:Credentials:0:Projects:0"] = project,
+        }));
+        Assert.Contains("Webhook:Credentials:0:Projects:0 is blank", error.Message);
+    }
+
+    [Fact]
+    public async Task A_default_page_size_over_the_maximum_stops_the_start()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => fx.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Api:DefaultPageSize"] = "500",
+            ["Api:MaxPageSize"] = "100",
+        }));
+        Assert.Contains("Api:DefaultPageSize (500) must not be over Api:MaxPageSize (100)", error.Message);
+    }
 }

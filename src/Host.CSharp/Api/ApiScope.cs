@@ -11,10 +11,13 @@ public sealed class ApiScope
 
     public static readonly ApiScope EveryProject = new(null);
 
-    /// <summary>Empty, or containing <c>*</c>, means every project (as for webhook credentials).</summary>
+    /// <summary>
+    /// Empty, or containing <c>*</c>, means every project (as for webhook credentials). Blank entries are
+    /// refused at start-up (<see cref="Configuration.ApiOptionsValidator"/>), not dropped here.
+    /// </summary>
     public static ApiScope For(IEnumerable<string> projects)
     {
-        var set = projects.Where(p => !string.IsNullOrWhiteSpace(p)).ToHashSet(StringComparer.Ordinal);
+        var set = projects.ToHashSet(StringComparer.Ordinal);
         return set.Count == 0 || set.Contains("*") ? EveryProject : new ApiScope(set);
     }
 

@@ -24,8 +24,9 @@ public static class ReadApi
     {
         app.MapGroup("/v1")
             .RequireApiAccess()
-            .AnswerOutagesWith503()
+            .AnswerFaults()
             .DecodeIdsExactly()
+            .RefuseTextWithNul()
             .MapCohorts()
             .MapUsers()
             .MapRejections()

@@ -26,7 +26,7 @@ public static class CohortEndpoints
         TypedResults.NotFound(new ProblemBody($"no cohort {cohortId} in project {projectId}"));
 
     static async Task<Results<Ok<CohortPage>, BadRequest<ProblemBody>>> ListAsync(
-        int? limit, string? after, CohortQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
+        string? limit, string? after, CohortQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
             return badLimit;
@@ -47,7 +47,7 @@ public static class CohortEndpoints
     }
 
     static async Task<Results<Ok<MemberPage>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> GetMembersAsync(
-        string projectId, string cohortId, int? limit, string? after,
+        string projectId, string cohortId, string? limit, string? after,
         MemberQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
@@ -78,7 +78,7 @@ public static class CohortEndpoints
     }
 
     static async Task<Results<Ok<SessionPage>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> GetSessionsAsync(
-        string projectId, string cohortId, int? limit, string? after,
+        string projectId, string cohortId, string? limit, string? after,
         SessionQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)

@@ -10,9 +10,12 @@ namespace CohortSync.Host.Cohorts;
 public sealed record MemberView(
     string DistinctId, string? Email, string? FirstName, string? LastName, string? PhoneNumber, JsonElement Properties);
 
-/// <summary>One user's membership of a cohort: since when (the commit that added them), and their profile.</summary>
+/// <summary>
+/// One user's membership of a cohort: since when, the session whose commit added them (null once retention
+/// has deleted that session's history), and their profile.
+/// </summary>
 public sealed record MembershipView(
-    string ProjectId, string CohortId, string DistinctId, bool Member, DateTime EnteredAt, string EnteredInSession, ProfileView? Profile);
+    string ProjectId, string CohortId, string DistinctId, bool Member, DateTime EnteredAt, string? EnteredInSession, ProfileView? Profile);
 
 public sealed class MemberQueries(NpgsqlDataSource dataSource)
 {
@@ -53,7 +56,7 @@ public sealed class MemberQueries(NpgsqlDataSource dataSource)
             .ToList();
     }
 
-    sealed record MembershipRow(DateTime entered_at, string session_id);
+    sealed record MembershipRow(DateTime entered_at, string? session_id);
 
     /// <summary>
     /// The user's membership (null when they are not a member), and whether there is such a cohort at
@@ -72,10 +75,11 @@ public sealed class MemberQueries(NpgsqlDataSource dataSource)
         if (cohortKey is null)
             return (false, null);
 
+        // A left join: retention deletes old sessions, never the memberships they let in.
         var membership = await connection.QuerySingleOrDefaultAsync<MembershipRow>(
             """
             SELECT m.entered_at, s.session_id
-            FROM membership m JOIN sync_session s ON s.session_key = m.session_key
+            FROM membership m LEFT JOIN sync_session s ON s.session_key = m.session_key
             WHERE m.cohort_key = @cohortKey AND m.distinct_id = @distinctId
             """,
             new { cohortKey, distinctId });

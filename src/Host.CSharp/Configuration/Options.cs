@@ -33,13 +33,14 @@ public sealed class WebhookCredential
     [Required]
     public string Password { get; set; } = "";
 
-    /// <summary>Project ids this credential may sync; empty or <c>*</c> allows every project.</summary>
+    /// <summary>Project ids this credential may sync; none listed, or <c>*</c> among them, allows every project.</summary>
     public List<string> Projects { get; set; } = [];
 }
 
 /// <summary>
 /// Refuses to start with a credential whose name or password is empty (a misspelt setting), which
-/// would otherwise accept an empty password. Data annotations do not look inside list items.
+/// would otherwise accept an empty password, or with a blank project entry (see <see cref="ProjectLists"/>).
+/// Data annotations do not look inside list items.
 /// </summary>
 public sealed class WebhookCredentialsValidator : IValidateOptions<WebhookOptions>
 {
@@ -50,8 +51,23 @@ public sealed class WebhookCredentialsValidator : IValidateOptions<WebhookOption
             .Where(x => string.IsNullOrEmpty(x.c.Username) || string.IsNullOrEmpty(x.c.Password))
             .Select(x => $"Webhook:Credentials:{x.i} needs both a Username and a Password")
             .ToList();
+        problems.AddRange(options.Credentials.SelectMany((c, i) => ProjectLists.BlankEntries($"Webhook:Credentials:{i}", c.Projects)));
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
+}
+
+/// <summary>
+/// The project lists of credentials and keys. Only a list left out, or one holding <c>*</c>, means every
+/// project: a blank entry (an unset variable, a stray separator) stops the start, since dropping it could
+/// leave an empty list, and so turn a credential for one project into one for all of them.
+/// </summary>
+static class ProjectLists
+{
+    public static IEnumerable<string> BlankEntries(string owner, List<string> projects) =>
+        projects
+            .Select((p, j) => (p, j))
+            .Where(x => string.IsNullOrWhiteSpace(x.p))
+            .Select(x => $"{owner}:Projects:{x.j} is blank: list project ids, or * for every project");
 }
 
 /// <summary>The private PostgreSQL used when no connection string is configured (section <c>LocalPostgres</c>).</summary>
@@ -91,15 +107,17 @@ public sealed class ApiKey
     [Required]
     public string Key { get; set; } = "";
 
-    /// <summary>Project ids this key may read; empty or <c>*</c> allows every project.</summary>
+    /// <summary>Project ids this key may read; none listed, or <c>*</c> among them, allows every project.</summary>
     public List<string> Projects { get; set; } = [];
 }
 
 /// <summary>
 /// Refuses to start with an empty key (a misspelt setting, which would close /v1 to everyone while it
-/// looks configured) or with one key listed twice (which of its project lists would apply?).
+/// looks configured), with one key listed twice (which of its project lists would apply?), with a blank
+/// project entry (see <see cref="ProjectLists"/>), or with a default page size over the maximum (every
+/// list asked for no limit would answer 400).
 /// </summary>
-public sealed class ApiKeysValidator : IValidateOptions<ApiOptions>
+public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
 {
     public ValidateOptionsResult Validate(string? name, ApiOptions options)
     {
@@ -110,13 +128,16 @@ public sealed class ApiKeysValidator : IValidateOptions<ApiOptions>
             .ToList();
         if (options.Keys.Where(k => !string.IsNullOrWhiteSpace(k.Key)).GroupBy(k => k.Key, StringComparer.Ordinal).Any(g => g.Count() > 1))
             problems.Add("Api:Keys lists one key more than once");
+        problems.AddRange(options.Keys.SelectMany((k, i) => ProjectLists.BlankEntries($"Api:Keys:{i}", k.Projects)));
+        if (options.DefaultPageSize > options.MaxPageSize)
+            problems.Add($"Api:DefaultPageSize ({options.DefaultPageSize}) must not be over Api:MaxPageSize ({options.MaxPageSize})");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }
 
 /// <summary>
-/// What is kept, and for how long (section <c>Retention</c>). Staged members of finished sessions go at
-/// the first pass; history, transitions and rejections after their number of days.
+/// What is kept, and for how long (section <c>Retention</c>). An abandoned session's staged members go
+/// with it; history, transitions and rejections after their number of days.
 /// </summary>
 public sealed class RetentionOptions
 {

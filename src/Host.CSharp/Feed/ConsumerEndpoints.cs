@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CohortSync.Host.Feed;
 
-/// <summary>The body of <c>PUT /v1/consumers/{name}/cursor</c>.</summary>
-public sealed record ConsumerCursorBody(string? Cursor);
+/// <summary>The body of <c>PUT /v1/consumers/{name}/cursor</c>: a cursor from <c>/v1/events</c> (null is refused).</summary>
+public sealed record ConsumerCursorBody(string Cursor);
 
 /// <summary>
 /// Named feed consumers: a worker stores the cursor of the last event it has acted on, and a restarted

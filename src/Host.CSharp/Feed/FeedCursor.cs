@@ -12,6 +12,9 @@ public readonly record struct FeedCursor(long CommitPosition, string DistinctId)
 {
     public static readonly FeedCursor Start = new(0, "");
 
+    /// <summary>Just after every transition of the commit at <paramref name="position"/> (and before any of the next: ids are never empty).</summary>
+    public static FeedCursor PastCommit(long position) => new(position + 1, "");
+
     public string Encode() => Cursor.Encode(JsonSerializer.Serialize(new object[] { CommitPosition, DistinctId }));
 
     public static bool TryDecode(string text, out FeedCursor cursor)
@@ -24,9 +27,10 @@ public readonly record struct FeedCursor(long CommitPosition, string DistinctId)
             using var doc = JsonDocument.Parse(json!);
             if (doc.RootElement is not { ValueKind: JsonValueKind.Array } array || array.GetArrayLength() != 2
                 || !array[0].TryGetInt64(out var position) || position < 0
-                || array[1].ValueKind != JsonValueKind.String)
+                || array[1].ValueKind != JsonValueKind.String || array[1].GetString() is not { } distinctId
+                || !Cursor.IsStorable(distinctId))
                 return false;
-            cursor = new FeedCursor(position, array[1].GetString()!);
+            cursor = new FeedCursor(position, distinctId);
             return true;
         }
         catch (JsonException)

@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 
 namespace CohortSync.Host.Feed;
 
-/// <summary><c>Next</c> is where to continue: the last event's cursor, or <c>after</c> when nothing is new yet.</summary>
+/// <summary>
+/// <c>Next</c> is where to continue: the last event's cursor when the page is full; otherwise just past every
+/// commit the page's query could see (all of which it examined), or <c>after</c> when that is not further.
+/// </summary>
 public sealed record FeedPage(IReadOnlyList<FeedEvent> Events, string Next);
 
 /// <summary>
@@ -21,7 +24,7 @@ public static class FeedEndpoints
     }
 
     static async Task<Results<Ok<FeedPage>, BadRequest<ProblemBody>>> GetEventsAsync(
-        string? after, int? limit, string? projectId, string? cohortId, string? kind,
+        string? after, string? limit, string? projectId, string? cohortId, string? kind,
         FeedQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
@@ -35,7 +38,19 @@ public static class FeedEndpoints
             return TypedResults.BadRequest(new ProblemBody("cohortId needs projectId (cohort ids are per project)"));
 
         // Another project's events are filtered out like any other: the page is simply empty.
-        var events = await queries.EventsAsync(new FeedFilter(caller.Scope.Projects, projectId, cohortId, kind), from, take, ct);
-        return TypedResults.Ok(new FeedPage(events, events.Count > 0 ? events[^1].Cursor : from.Encode()));
+        var read = await queries.EventsAsync(new FeedFilter(caller.Scope.Projects, projectId, cohortId, kind), from, take, ct);
+        return TypedResults.Ok(new FeedPage(read.Events, Next(read, from, take)));
     }
+
+    /// <summary>
+    /// A full page may have stopped anywhere: it continues after its last event. A page that is not full
+    /// examined every commit visible to its query, up to the head it read in the same snapshot; positions
+    /// are taken under the feed lock and become visible in order, so none at or below the head can still
+    /// appear, and any later commit takes a higher one. Continuing at the start of the commit after the
+    /// head is then safe, and a filtered reader does not examine the same commits again at its next poll.
+    /// </summary>
+    static string Next(FeedRead read, FeedCursor after, int take) =>
+        read.Events.Count == take ? read.Events[^1].Cursor
+        : read.Head is { } head && head + 1 > after.CommitPosition ? FeedCursor.PastCommit(head).Encode()
+        : after.Encode();
 }

@@ -10,13 +10,21 @@ public sealed record FeedEvent(
 /// <summary>Which transitions a reader follows; null is "any".</summary>
 public sealed record FeedFilter(string[]? Projects, string? ProjectId, string? CohortId, string? Kind);
 
+/// <summary>
+/// A page of the feed, and <c>Head</c>: the highest commit position visible to the same statement (null
+/// before the first commit). Positions become visible in order, so every commit at or below it was visible
+/// to that statement too.
+/// </summary>
+public sealed record FeedRead(IReadOnlyList<FeedEvent> Events, long? Head);
+
 /// <summary>Transitions in feed order: by the commit position of their session, then by distinct id.</summary>
 public sealed class FeedQueries(NpgsqlDataSource dataSource)
 {
     sealed record Row(
-        long commit_position, string distinct_id, string kind, string project_id, string cohort_id, string session_id, DateTime recorded_at);
+        long? head, long? commit_position, string? distinct_id, string? kind, string? project_id, string? cohort_id,
+        string? session_id, DateTime? recorded_at);
 
-    public async Task<IReadOnlyList<FeedEvent>> EventsAsync(FeedFilter filter, FeedCursor after, int take, CancellationToken ct)
+    public async Task<FeedRead> EventsAsync(FeedFilter filter, FeedCursor after, int take, CancellationToken ct)
     {
         var sessions = new List<string> { "s.commit_position >= @position" };
         if (filter.Projects is not null)
@@ -26,30 +34,44 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
             sessions.Add("s.cohort_key = (SELECT cohort_key FROM cohort WHERE project_id = @projectId AND cohort_id = @cohortId)");
         else if (filter.ProjectId is not null)
             sessions.Add("c.project_id = @projectId");
+        // A commit counts what it recorded of each kind, so one with none of the kind asked for is passed
+        // over without reading its transitions. No index serves the kind inside a commit: it would cost a
+        // write per transition to every commit, while a filtered reader, whose next moves past what it
+        // examined, reads each transition at most once, as an unfiltered reader does.
+        if (filter.Kind == "entered")
+            sessions.Add("s.entered_count IS DISTINCT FROM 0");
+        else if (filter.Kind == "exited")
+            sessions.Add("s.exited_count IS DISTINCT FROM 0");
 
         // Sessions in commit order; of each, at most a page of its transitions in distinct-id order,
         // starting after the cursor's user within the cursor's own commit. Each step is an index range
         // scan, so a page costs the same at the start of a commit of a million users as at its end.
+        // The head is read by the same statement, and so from the same snapshot, as the page.
         var sql = $"""
-            SELECT s.commit_position, t.distinct_id, t.kind, c.project_id, c.cohort_id, s.session_id, t.recorded_at
-            FROM sync_session s
-            JOIN cohort c ON c.cohort_key = s.cohort_key
-            CROSS JOIN LATERAL (
-                SELECT t.distinct_id, t.kind, t.recorded_at
-                FROM transition t
-                WHERE t.session_key = s.session_key
-                  AND t.distinct_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
-                  {(filter.Kind is null ? "" : "AND t.kind = @kind")}
-                ORDER BY t.distinct_id
+            SELECT h.head, e.*
+            FROM (SELECT max(commit_position) AS head FROM sync_session) h
+            LEFT JOIN LATERAL (
+                SELECT s.commit_position, t.distinct_id, t.kind, c.project_id, c.cohort_id, s.session_id, t.recorded_at
+                FROM sync_session s
+                JOIN cohort c ON c.cohort_key = s.cohort_key
+                CROSS JOIN LATERAL (
+                    SELECT t.distinct_id, t.kind, t.recorded_at
+                    FROM transition t
+                    WHERE t.session_key = s.session_key
+                      AND t.distinct_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
+                      {(filter.Kind is null ? "" : "AND t.kind = @kind")}
+                    ORDER BY t.distinct_id
+                    LIMIT @take
+                ) t
+                WHERE {string.Join(" AND ", sessions)}
+                ORDER BY s.commit_position, t.distinct_id
                 LIMIT @take
-            ) t
-            WHERE {string.Join(" AND ", sessions)}
-            ORDER BY s.commit_position, t.distinct_id
-            LIMIT @take
+            ) e ON true
+            ORDER BY e.commit_position, e.distinct_id
             """;
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var rows = await connection.QueryAsync<Row>(sql, new
+        var rows = (await connection.QueryAsync<Row>(sql, new
         {
             position = after.CommitPosition,
             distinctId = after.DistinctId,
@@ -58,11 +80,13 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
             cohortId = filter.CohortId,
             kind = filter.Kind,
             take,
-        });
-        return rows
+        })).ToList();
+        var events = rows
+            .Where(r => r.commit_position is not null)
             .Select(r => new FeedEvent(
-                new FeedCursor(r.commit_position, r.distinct_id).Encode(),
-                r.kind, r.project_id, r.cohort_id, r.distinct_id, r.session_id, r.recorded_at))
+                new FeedCursor(r.commit_position!.Value, r.distinct_id!).Encode(),
+                r.kind!, r.project_id!, r.cohort_id!, r.distinct_id!, r.session_id!, r.recorded_at!.Value))
             .ToList();
+        return new FeedRead(events, rows.Count > 0 ? rows[0].head : null);
     }
 }

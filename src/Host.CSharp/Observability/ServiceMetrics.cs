@@ -16,7 +16,8 @@ public sealed class ServiceMetrics
 {
     static readonly string[] PageOutcomes = ["stored", "committed", "duplicate", "already_committed", "superseded", "action_conflict"];
 
-    static readonly string[] RejectionReasons =
+    /// <summary>Why the webhook refused a request, as <c>rejected_request.reason</c> records it.</summary>
+    internal static readonly string[] RejectionReasons =
         ["unauthorized", "too_large", "invalid_body", "forbidden_project", "action_conflict", "unavailable", "internal_error"];
 
     static readonly string[] SessionKinds = ["full", "diff"];

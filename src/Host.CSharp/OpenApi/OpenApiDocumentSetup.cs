@@ -27,6 +27,8 @@ public static class OpenApiDocumentSetup
             });
             options.AddDocumentTransformer<SecuritySchemes>();
             options.AddOperationTransformer<SecuritySchemes>();
+            options.AddOperationTransformer<ReadApiDocumentation>();
+            options.AddSchemaTransformer<ReadApiDocumentation>();
             options.AddDocumentTransformer(MetricsDocumentation.AddMetricsPath);
             options.AddSchemaTransformer((schema, context, _) =>
             {

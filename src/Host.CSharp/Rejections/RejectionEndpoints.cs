@@ -20,7 +20,7 @@ public static class RejectionEndpoints
     }
 
     static async Task<Results<Ok<RejectionPage>, BadRequest<ProblemBody>>> ListAsync(
-        int? limit, string? after, RejectionQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
+        string? limit, string? after, RejectionQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
             return badLimit;

@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace CohortSync.Host.Retention;
 
-/// <summary>What one retention pass did.</summary>
+/// <summary>What one retention pass did. <c>StagedMembers</c> are those of the sessions it abandoned.</summary>
 public sealed record RetentionReport(
     long AbandonedSessions, long StagedMembers, long UnclaimedStagedMembers, long Transitions, long Sessions, long Rejections)
 {
@@ -46,7 +46,7 @@ public sealed class RetentionPass(
             metrics.RetentionDeleted("sync_session", report.Sessions);
             metrics.RetentionDeleted("rejected_request", report.Rejections);
             logger.Log(report.Total > 0 ? LogLevel.Information : LogLevel.Debug,
-                "Retention: {AbandonedSessions} sessions abandoned; deleted {StagedMembers} staged members of finished sessions, "
+                "Retention: {AbandonedSessions} sessions abandoned with {StagedMembers} staged members; deleted "
                 + "{UnclaimedStagedMembers} unclaimed staged members, {Transitions} transitions, {Sessions} sessions, {Rejections} rejections",
                 report.AbandonedSessions, report.StagedMembers, report.UnclaimedStagedMembers, report.Transitions, report.Sessions, report.Rejections);
             return report;
@@ -71,9 +71,7 @@ public sealed class RetentionPass(
 
     async Task<RetentionReport> DeleteAsync(RetentionOptions o, CancellationToken ct)
     {
-        var abandoned = await AbandonSessionsAsync(TimeSpan.FromHours(o.OpenSessionGraceHours), o.BatchSize, ct);
-        // Staged members first: they are the personal data, and sessions below may only go once theirs have.
-        var staged = await RepeatAsync(RetentionSql.StagedMembersOfFinishedSessions, new { batch = o.BatchSize }, o.BatchSize, ct);
+        var (abandoned, staged) = await AbandonSessionsAsync(TimeSpan.FromHours(o.OpenSessionGraceHours), o.BatchSize, ct);
         var unclaimed = await RepeatAsync(RetentionSql.UnclaimedStagedMembers,
             new { batch = o.BatchSize, grace = TimeSpan.FromMinutes(o.UploadGraceMinutes) }, o.BatchSize, ct);
         // Transitions before sessions: a session goes only once none of its transitions is kept.
@@ -86,21 +84,26 @@ public sealed class RetentionPass(
         return new RetentionReport(abandoned, staged, unclaimed, transitions, sessions, rejections);
     }
 
-    async Task<long> AbandonSessionsAsync(TimeSpan grace, int batch, CancellationToken ct)
+    sealed record Abandoned(long sessions, long staged_members);
+
+    /// <returns>The sessions abandoned, and their staged members (deleted with them).</returns>
+    async Task<(long Sessions, long StagedMembers)> AbandonSessionsAsync(TimeSpan grace, int batch, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var cohorts = (await connection.QueryAsync<long>(RetentionSql.CohortsWithAbandonedSessions, new { grace, batch })).ToList();
-        long abandoned = 0;
+        long sessions = 0, staged = 0;
         foreach (var cohort in cohorts)
         {
             ct.ThrowIfCancellationRequested();
             await using var tx = await connection.BeginTransactionAsync(ct);
             if (await connection.ExecuteScalarAsync<long?>(RetentionSql.LockCohort, new { cohort }, tx) is null)
                 continue;
-            abandoned += await connection.ExecuteAsync(RetentionSql.AbandonSessions, new { cohort, grace }, tx);
+            var abandoned = await connection.QuerySingleAsync<Abandoned>(RetentionSql.AbandonSessions, new { cohort, grace }, tx, commandTimeout: 0);
             await tx.CommitAsync(ct);
+            sessions += abandoned.sessions;
+            staged += abandoned.staged_members;
         }
-        return abandoned;
+        return (sessions, staged);
     }
 
     /// <summary>Runs a batch statement until it deletes less than a whole batch; each run is its own transaction.</summary>

@@ -23,7 +23,18 @@ static class ReadSideCommit
     // One position per commit (not per transition) keeps the time under this global lock constant:
     // a commit of a million transitions updates one row here. A transition's place in the feed is
     // (commit_position of its session, distinct_id), unique because a session records a user once.
+    //
+    // Every commit waits for the holder of this lock, so a host that stops between taking it and COMMIT
+    // (its machine lost, or the process frozen) would stall them all. Once this statement has run, all
+    // that is left of the transaction is the COMMIT the host sends at once: it never has a reason to be
+    // idle here for more than a moment. So, for the rest of this transaction only, PostgreSQL ends the
+    // session if it sits idle for 10 s holding the lock; the commit then rolls back (its page is
+    // answered 503 if the host is still there, and Mixpanel's retry commits it). This bounds the stall to
+    // 10 s without limiting anything else: the long statements of a large commit run before it, and
+    // waiting for the lock is not idleness. (DeadHostDetection has the server drop a dead host's
+    // connections in general, about a minute after they fall silent.)
     const string TakeFeedPosition = """
+        SET LOCAL idle_in_transaction_session_timeout = '10s';
         SELECT pg_advisory_xact_lock(@lockKey);
         UPDATE sync_session SET commit_position = nextval('commit_position_seq') WHERE session_key = @session;
         """;

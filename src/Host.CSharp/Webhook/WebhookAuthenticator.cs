@@ -15,9 +15,13 @@ public sealed class WebhookCaller
 
     public static readonly WebhookCaller Anyone = new(null);
 
+    /// <summary>
+    /// Empty, or containing <c>*</c>, means every project. Blank entries are refused at start-up
+    /// (<see cref="WebhookCredentialsValidator"/>), not dropped here.
+    /// </summary>
     public static WebhookCaller For(IEnumerable<string> projects)
     {
-        var set = projects.Where(p => !string.IsNullOrWhiteSpace(p)).ToHashSet(StringComparer.Ordinal);
+        var set = projects.ToHashSet(StringComparer.Ordinal);
         return set.Count == 0 || set.Contains("*") ? Anyone : new WebhookCaller(set);
     }
 

@@ -128,7 +128,9 @@ public static class WebhookEndpoints
     /// <summary>Faults a retry can get past: the server unreachable, overloaded, restarting, or a lost race.</summary>
     internal static bool IsTransient(Exception e) => e switch
     {
-        PostgresException pg => pg.IsTransient || pg.SqlState[..2] is "08" or "53" or "57" or "40",
+        // 25P03: the session sat idle holding the feed lock and PostgreSQL ended it (ReadSideCommit).
+        PostgresException pg => pg.IsTransient || pg.SqlState[..2] is "08" or "53" or "57" or "40"
+                                || pg.SqlState == "25P03",
         NpgsqlException => true,
         TimeoutException => true,
         _ => e.InnerException is { } inner && IsTransient(inner),
