@@ -9,7 +9,7 @@ using static CohortSync.Domain.Sender;
 
 namespace CohortSync.Host.Simulate;
 
-/// <summary>The read API answered something other than a page of members or 404.</summary>
+/// <summary>The read API answered something other than a page of members or its own 404 for an unknown cohort.</summary>
 public sealed class ReadApiException(string message) : Exception(message);
 
 /// <summary>
@@ -86,7 +86,7 @@ public sealed class ServiceClient : IDisposable
 
     /// <summary>
     /// Every member id of a committed cohort, following the keyset cursor to the end; false when the
-    /// service knows no such cohort (404: none of its sessions has committed).
+    /// service knows no such cohort (its 404 with an error body: none of its sessions has committed).
     /// </summary>
     public async Task<bool> ReadMemberIdsAsync(ProjectId project, CohortId cohort, Action<string> onMember, CancellationToken ct)
     {
@@ -98,14 +98,14 @@ public sealed class ServiceClient : IDisposable
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(readApiBase, path));
             request.Headers.Authorization = bearer;
             using var response = await http.SendAsync(request, ct);
-            if (response.StatusCode == HttpStatusCode.NotFound && after is null)
-                return false;
             if (response.StatusCode != HttpStatusCode.OK)
             {
-                var hint = response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && bearer is null
-                    ? " (does the service require an API key? give --api-key)"
-                    : "";
-                throw new ReadApiException($"GET {request.RequestUri} answered {(int)response.StatusCode}{hint}");
+                var problem = await ProblemOfAsync(response, ct);
+                // Only the read API's own 404, which names the cohort in its error body, means "no such cohort":
+                // a bare 404 is a route the service does not know, so --api-url is not the read API's base.
+                if (response.StatusCode == HttpStatusCode.NotFound && after is null && problem is not null)
+                    return false;
+                throw new ReadApiException(Refusal(request, response.StatusCode, problem));
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(ct);
@@ -117,6 +117,36 @@ public sealed class ServiceClient : IDisposable
         } while (after is not null);
 
         return true;
+    }
+
+    string Refusal(HttpRequestMessage request, HttpStatusCode status, string? problem)
+    {
+        var hint = status switch
+        {
+            HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden when bearer is null => " (does the service require an API key? give --api-key)",
+            HttpStatusCode.NotFound when problem is null =>
+                $" without the read API's error body: {readApiBase} is not the read API's base (give --api-url)",
+            _ => "",
+        };
+        return $"GET {request.RequestUri} answered {(int)status}{(problem is null ? "" : $" ({problem})")}{hint}";
+    }
+
+    /// <summary>The read API's refusals carry <c>{"error": "..."}</c>; anything else (an empty body, a proxy's page) is null.</summary>
+    static async Task<string?> ProblemOfAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            using var body = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
+            return body.RootElement.ValueKind == JsonValueKind.Object
+                   && body.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String
+                ? error.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public void Dispose() => http.Dispose();

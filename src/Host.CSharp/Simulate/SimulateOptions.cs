@@ -15,7 +15,8 @@ public sealed record SimulateOptions
     /// <summary>The webhook Mixpanel posts to.</summary>
     public Uri WebhookUrl { get; init; } = new("http://127.0.0.1:8080/webhook");
 
-    /// <summary>The service's base for <c>/v1/...</c>; by default the webhook URL without its last segment.</summary>
+    /// <summary>The service's base for <c>/v1/...</c>; by default the webhook URL's origin (the read API is
+    /// mapped at the root whatever <c>Webhook:Path</c> is).</summary>
     public Uri? ApiUrl { get; init; }
 
     public BasicCredentials? Credentials { get; init; }
@@ -72,5 +73,5 @@ public sealed record SimulateOptions
         }
     }
 
-    public Uri ReadApiBase => ApiUrl ?? new Uri(WebhookUrl, ".");
+    public Uri ReadApiBase => ApiUrl ?? new Uri(WebhookUrl.GetLeftPart(UriPartial.Authority) + "/");
 }

@@ -16,7 +16,7 @@ public sealed class SimulateOptionsReader
 
     readonly Option<string?> apiUrl = new("--api-url")
     {
-        Description = "Base URL of the read API (/v1/...) [default: the --url without its last path segment]",
+        Description = "Base URL of the read API (/v1/...) [default: the origin of --url, e.g. http://127.0.0.1:8080/]",
     };
 
     readonly Option<string?> username = new("--username") { Description = "Basic user name for the webhook" };
