@@ -18,13 +18,11 @@ public sealed class ReadApiException(string message) : Exception(message);
 /// </summary>
 public sealed class ServiceClient : IDisposable
 {
-    /// <summary>The read API's default largest page (Api:MaxPageSize).</summary>
-    const int ReadPageSize = 1000;
-
     readonly HttpClient http;
     readonly Uri webhookUrl;
     readonly Uri readApiBase;
     readonly TimeSpan callTimeout;
+    readonly int readLimit;
     readonly AuthenticationHeaderValue? basic;
     readonly AuthenticationHeaderValue? bearer;
 
@@ -37,6 +35,7 @@ public sealed class ServiceClient : IDisposable
         webhookUrl = options.WebhookUrl;
         readApiBase = options.ReadApiBase;
         callTimeout = options.CallTimeout;
+        readLimit = options.ReadLimit;
         if (options.Credentials is { } c)
             basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.Username}:{c.Password}")));
         if (options.ApiKey is { } key)
@@ -93,7 +92,7 @@ public sealed class ServiceClient : IDisposable
         string? after = null;
         do
         {
-            var path = $"v1/cohorts/{Uri.EscapeDataString(project.Value)}/{Uri.EscapeDataString(cohort.Value)}/members?limit={ReadPageSize}"
+            var path = $"v1/cohorts/{Uri.EscapeDataString(project.Value)}/{Uri.EscapeDataString(cohort.Value)}/members?limit={readLimit}"
                        + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(readApiBase, path));
             request.Headers.Authorization = bearer;
@@ -124,6 +123,8 @@ public sealed class ServiceClient : IDisposable
         var hint = status switch
         {
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden when bearer is null => " (does the service require an API key? give --api-key)",
+            HttpStatusCode.BadRequest when problem?.Contains("limit", StringComparison.Ordinal) == true =>
+                $": --read-limit {readLimit} is more than the service allows; lower it to the service's Api:MaxPageSize",
             HttpStatusCode.NotFound when problem is null =>
                 $" without the read API's error body: {readApiBase} is not the read API's base (give --api-url)",
             _ => "",

@@ -54,6 +54,9 @@ public sealed record SimulateOptions
 
     public int PageSize { get; init; } = 1000;
 
+    /// <summary>Members per page when reading the cohorts back; at most the service's <c>Api:MaxPageSize</c>.</summary>
+    public int ReadLimit { get; init; } = 1000;
+
     /// <summary>How long a call waits for its answer before the sender takes it as unanswered.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -74,6 +74,12 @@ public sealed class SimulateOptionsReader
 
     readonly Option<int> pageSize = new("--page-size") { Description = "Members per call", DefaultValueFactory = _ => Defaults.PageSize };
 
+    readonly Option<int> readLimit = new("--read-limit")
+    {
+        Description = "Members per page when reading the cohorts back (the read API's limit); at most the service's Api:MaxPageSize",
+        DefaultValueFactory = _ => Defaults.ReadLimit,
+    };
+
     readonly Option<double> timeout = new("--timeout")
     {
         Description = "Seconds a call waits for its answer before it counts as unanswered",
@@ -87,7 +93,7 @@ public sealed class SimulateOptionsReader
     public IEnumerable<Option> All =>
     [
         url, apiUrl, username, password, user, apiKey, project, cohorts, size, churn, syncs, faultRate, duplicateRate,
-        concurrency, inFlight, seed, timeScale, pageSize, timeout, json, quiet,
+        concurrency, inFlight, seed, timeScale, pageSize, readLimit, timeout, json, quiet,
     ];
 
     /// <summary>The options, or null with every problem added to <paramref name="problems"/>.</summary>
@@ -109,6 +115,10 @@ public sealed class SimulateOptionsReader
             problems.Add("--page-size must be between 1 and 100000");
         else if ((long)members / perPage >= PageInfo.MaxTotalPages)
             problems.Add($"--size / --page-size must stay below {PageInfo.MaxTotalPages} pages");
+
+        var membersPerRead = parsed.GetValue(readLimit);
+        if (membersPerRead is < 1 or > 10_000)
+            problems.Add("--read-limit must be between 1 and 10000 (the read API's Api:MaxPageSize is at most 10000)");
 
         var scale = parsed.GetValue(timeScale);
         if (!double.IsFinite(scale) || scale < 0)
@@ -142,6 +152,7 @@ public sealed class SimulateOptionsReader
             Seed = seedValue,
             TimeScale = scale,
             PageSize = perPage,
+            ReadLimit = membersPerRead,
             CallTimeout = double.IsFinite(callTimeout) && callTimeout > 0 ? TimeSpan.FromSeconds(callTimeout) : Defaults.CallTimeout,
             JsonPath = jsonPath,
             Quiet = parsed.GetValue(quiet),

@@ -8,7 +8,7 @@ namespace CohortSync.Host.Simulate;
 public sealed record SimulationSettings(
     string Url, string ReadApiUrl, string? Username, bool ApiKey, string Project, int Seed, string SessionPrefix,
     int Cohorts, int Size, double Churn, int Syncs, double FaultRate, double DuplicateRate,
-    int Concurrency, int InFlight, double TimeScale, int PageSize);
+    int Concurrency, int InFlight, double TimeScale, int PageSize, int ReadLimit);
 
 public sealed record SyncCounts(int Planned, int Succeeded, int Failed, int Paused, int Skipped, int Full, int Diff);
 
@@ -55,7 +55,8 @@ public sealed record SimulationSummary(
         var settings = new SimulationSettings(
             options.WebhookUrl.ToString(), options.ReadApiBase.ToString(), options.Credentials?.Username, options.ApiKey is not null,
             options.Project, options.Seed, sessionPrefix, options.Cohorts, options.Size, options.Churn, options.Syncs,
-            options.FaultRate, options.DuplicateRate, options.Concurrency, options.InFlight, options.TimeScale, options.PageSize);
+            options.FaultRate, options.DuplicateRate, options.Concurrency, options.InFlight, options.TimeScale, options.PageSize,
+            options.ReadLimit);
         return new SimulationSummary(
             settings,
             new SyncCounts(options.Cohorts * options.Syncs, tally.SyncsSucceeded, tally.SyncsFailed, tally.SyncsPaused, tally.SyncsSkipped,

@@ -13,6 +13,7 @@ public sealed class SimulateOptionTests
     [InlineData("--fault-rate -0.1", "--fault-rate must be between 0 and 1")]
     [InlineData("--time-scale -1", "--time-scale must be 0 or more")]
     [InlineData("--page-size 0", "--page-size must be between 1 and 100000")]
+    [InlineData("--read-limit 0", "--read-limit must be between 1 and 10000")]
     [InlineData("--url ftp://example/webhook", "--url must be an absolute http:// or https:// URL")]
     [InlineData("--username mixpanel", "--username needs a password")]
     [InlineData("--password p", "--password needs --username")]

@@ -36,4 +36,23 @@ public sealed class SimulateReadApiTests(HostFixture fx)
         Assert.Contains("answered 404 without the read API's error body", result.Output);
         Assert.Contains("give --api-url", result.Output);
     }
+
+    [Fact]
+    public async Task A_read_limit_above_the_services_largest_page_says_so_and_a_lower_one_converges()
+    {
+        var host = await fx.StartHostAsync(new Dictionary<string, string?> { ["Api:MaxPageSize"] = "100" });
+        string[] Args(params string[] more) =>
+        [
+            "--url", host.WebhookUrl(), "--project", SimulateRunner.NewProject("read-limit"),
+            "--cohorts", "1", "--size", "250", "--syncs", "1", "--time-scale", "0", "--seed", "10", .. more,
+        ];
+
+        var refused = await SimulateRunner.RunAsync(Args());
+        Assert.True(refused.ExitCode == ExitCodes.NotChecked, refused.ToString());
+        Assert.Contains("answered 400 (limit must be between 1 and 100): --read-limit 1000 is more than the service allows", refused.Output);
+
+        // 250 members in pages of 100: the cursor is followed to the end.
+        var lowered = await SimulateRunner.RunAsync(Args("--read-limit", "100"));
+        Assert.True(lowered.ExitCode == ExitCodes.Converged, lowered.ToString());
+    }
 }
