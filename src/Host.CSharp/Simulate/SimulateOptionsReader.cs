@@ -131,8 +131,8 @@ public sealed class SimulateOptionsReader
             problems.Add("--seed must be 0 or more");
 
         var jsonPath = parsed.GetValue(json);
-        if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } folder && !Directory.Exists(folder))
-            problems.Add($"--json: folder {folder} does not exist");
+        if (jsonPath is not null)
+            CheckWritable(jsonPath, problems);
 
         var options = new SimulateOptions
         {
@@ -194,6 +194,38 @@ public sealed class SimulateOptionsReader
             return null;
         }
         return new BasicCredentials(name, secret);
+    }
+
+    /// <summary>The summary is written after the whole run: a file that cannot be written is found out now.</summary>
+    static void CheckWritable(string path, List<string> problems)
+    {
+        try
+        {
+            var full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+            {
+                problems.Add($"--json: {path} is a folder, not a file");
+                return;
+            }
+            if (Path.GetDirectoryName(full) is { } folder && !Directory.Exists(folder))
+            {
+                problems.Add($"--json: folder {folder} does not exist");
+                return;
+            }
+
+            // Opened for writing without truncating: an existing file keeps its content until the run ends;
+            // a file created only to try is removed again.
+            var existed = File.Exists(full);
+            using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write))
+            {
+            }
+            if (!existed)
+                File.Delete(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            problems.Add($"--json: cannot write {path}: {e.Message}");
+        }
     }
 
     static Uri? HttpUrl(string? raw, string option, List<string> problems)

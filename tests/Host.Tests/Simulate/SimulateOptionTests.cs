@@ -47,6 +47,53 @@ public sealed class SimulateOptionTests
     }
 
     [Fact]
+    public async Task A_json_path_that_cannot_be_written_exits_2_before_anything_is_sent()
+    {
+        var folder = Directory.CreateTempSubdirectory("simulate-json-");
+        try
+        {
+            var error = new StringWriter();
+            // The webhook is a closed port: had the run started, it would have ended with exit code 3.
+            var exit = await SimulateCommand.RunAsync(
+                ["--json", folder.FullName, "--url", "http://127.0.0.1:9/webhook", "--timeout", "1", "--time-scale", "0"],
+                TextWriter.Null, error, _ => null);
+
+            Assert.Equal(ExitCodes.BadOptions, exit);
+            Assert.Contains($"--json: {folder.FullName} is a folder, not a file", error.ToString());
+
+            // Trying the file for writing leaves nothing behind.
+            var summary = Path.Combine(folder.FullName, "summary.json");
+            Assert.Equal(ExitCodes.BadOptions, await SimulateCommand.RunAsync(["--json", summary, "--cohorts", "0"], TextWriter.Null, TextWriter.Null, _ => null));
+            Assert.False(File.Exists(summary));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_summary_that_cannot_be_written_after_the_run_is_said_and_success_becomes_exit_5()
+    {
+        var folder = Directory.CreateTempSubdirectory("simulate-json-");
+        try
+        {
+            var error = new StringWriter();
+
+            Assert.False(await SimulateCommand.TryWriteJsonAsync(folder.FullName, "{}", error, CancellationToken.None));
+            Assert.Contains($"simulate: could not write the summary to {folder.FullName}", error.ToString());
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+
+        Assert.Equal(ExitCodes.SummaryNotWritten, ExitCodes.WithSummaryNotWritten(ExitCodes.Converged));
+        foreach (var verdict in new[] { ExitCodes.Diverged, ExitCodes.NotChecked, ExitCodes.Paused })
+            Assert.Equal(verdict, ExitCodes.WithSummaryNotWritten(verdict));
+    }
+
+    [Fact]
     public async Task Help_lists_the_options_and_exits_0()
     {
         var output = new StringWriter();
