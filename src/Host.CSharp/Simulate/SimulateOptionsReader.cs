@@ -228,11 +228,22 @@ public sealed class SimulateOptionsReader
         }
     }
 
+    /// <summary>An http(s) URL without user info: credentials in a URL would be printed in the summary and
+    /// never sent (the webhook's come from --user or --username, the read API's key from --api-key).</summary>
     static Uri? HttpUrl(string? raw, string option, List<string> problems)
     {
         if (Uri.TryCreate(raw, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-            return uri;
-        problems.Add($"{option} must be an absolute http:// or https:// URL, not '{raw}'");
+        {
+            if (uri.UserInfo.Length == 0)
+                return uri;
+            problems.Add($"{option} must not carry credentials (name:password@): give the webhook's with --user, or --username and "
+                         + $"the {SimulateCommand.PasswordVariable} environment variable; the read API's key with --api-key");
+            return null;
+        }
+        // What precedes an '@' may be a password: such a value is not echoed.
+        problems.Add(raw is not null && raw.Contains('@')
+            ? $"{option} must be an absolute http:// or https:// URL"
+            : $"{option} must be an absolute http:// or https:// URL, not '{raw}'");
         return null;
     }
 

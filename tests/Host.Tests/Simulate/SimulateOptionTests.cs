@@ -46,6 +46,26 @@ public sealed class SimulateOptionTests
         Assert.DoesNotContain("s3cret", error.ToString());
     }
 
+    [Theory]
+    [InlineData("--url", "http://mixpanel:s3cret@127.0.0.1:9/webhook", "--url must not carry credentials")]
+    [InlineData("--api-url", "http://reader:s3cret@127.0.0.1:9/", "--api-url must not carry credentials")]
+    [InlineData("--url", "ftp://mixpanel:s3cret@127.0.0.1:9/webhook", "--url must be an absolute http:// or https:// URL")]
+    public async Task Credentials_in_a_url_are_refused_and_never_echoed(string option, string url, string message)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        // The other URL is a closed port: had the run started, it would have ended with exit code 3.
+        string[] args = option == "--url" ? [option, url] : ["--url", "http://127.0.0.1:9/webhook", option, url];
+        var exit = await SimulateCommand.RunAsync([.. args, "--timeout", "1", "--time-scale", "0"], output, error, _ => null);
+
+        Assert.Equal(ExitCodes.BadOptions, exit);
+        Assert.Contains(message, error.ToString());
+        Assert.DoesNotContain("s3cret", output.ToString() + error);
+        if (message.Contains("credentials"))
+            Assert.Contains(SimulateCommand.PasswordVariable, error.ToString());
+    }
+
     [Fact]
     public async Task A_json_path_that_cannot_be_written_exits_2_before_anything_is_sent()
     {
