@@ -72,7 +72,11 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.TimeScale,
     };
 
-    readonly Option<int> pageSize = new("--page-size") { Description = "Members per call", DefaultValueFactory = _ => Defaults.PageSize };
+    readonly Option<int> pageSize = new("--page-size")
+    {
+        Description = "Members per call, 1 to 10000 (Mixpanel sends 1000)",
+        DefaultValueFactory = _ => Defaults.PageSize,
+    };
 
     readonly Option<int> readLimit = new("--read-limit")
     {
@@ -111,8 +115,10 @@ public sealed class SimulateOptionsReader
         if (members is < 0 or > 10_000_000)
             problems.Add("--size must be between 0 and 10000000 (Mixpanel syncs at most 10 million users a cohort)");
         var perPage = parsed.GetValue(pageSize);
-        if (perPage is < 1 or > 100_000)
-            problems.Add("--page-size must be between 1 and 100000");
+        // A page of 10,000 rendered members is some 2 MB; far larger pages meet the service's body limit
+        // (Webhook:MaxBodyBytes, 16 MiB by default), whose 413 pauses every sync.
+        if (perPage is < 1 or > 10_000)
+            problems.Add("--page-size must be between 1 and 10000 (Mixpanel sends 1000)");
         else if ((long)members / perPage >= PageInfo.MaxTotalPages)
             problems.Add($"--size / --page-size must stay below {PageInfo.MaxTotalPages} pages");
 
