@@ -36,7 +36,8 @@ public sealed class RunTally
 
     public int SyncsDone => SyncsSucceeded + SyncsFailed + SyncsPaused;
 
-    /// <summary>Copies the receiver handled (a duplicated call counts twice, a lost one not at all).</summary>
+    /// <summary>Copies the service answered with a status (a duplicated call counts twice; a lost one, and one whose
+    /// connection failed or timed out, not at all: whether that reached the service is unknown).</summary>
     public long Deliveries => Interlocked.Read(ref deliveries);
 
     /// <summary>Deliveries the receiver answered 2xx, and their members.</summary>
@@ -44,10 +45,13 @@ public sealed class RunTally
 
     public long MembersStored => Interlocked.Read(ref membersStored);
 
-    public void Delivered(WebhookPage page, Answer answer)
+    /// <summary>One copy handed to the service, and what it answered.</summary>
+    public void Posted(WebhookPage page, Answer answer)
     {
+        if (answer is not Answer.Status status)
+            return;
         Interlocked.Increment(ref deliveries);
-        if (answer is Answer.Status { Item: >= 200 and < 300 })
+        if (status.Item is >= 200 and < 300)
         {
             Interlocked.Increment(ref pagesStored);
             Interlocked.Add(ref membersStored, page.Members.Length);

@@ -91,7 +91,7 @@ public sealed record SimulationSummary(
         w.WriteLine(string.Create(c,
             $"  calls          {Calls:N0}: {Retries:N0} retries, {Duplicates:N0} duplicated, {LateDeliveries} held up until their sync ended"));
         w.WriteLine(string.Create(c, $"  faults         {FaultsInjected:N0} injected: {Counts(FaultsByKind)}"));
-        w.WriteLine(string.Create(c, $"  answers seen   {Counts(AnswersSeen)}; {Deliveries:N0} copies reached the service"));
+        w.WriteLine(string.Create(c, $"  answers seen   {Counts(AnswersSeen)}; {Deliveries:N0} copies answered by the service"));
         w.WriteLine(string.Create(c, $"  throughput     {PagesPerSecond:N1} pages/s, {MembersPerSecond:N0} members/s"));
         w.WriteLine(string.Create(c, $"  ack latency    p50 {Ms(AckLatency.P50)}, p95 {Ms(AckLatency.P95)}, p99 {Ms(AckLatency.P99)}, max {Ms(AckLatency.Max)} (accepted calls)"));
         w.WriteLine(string.Create(c,

@@ -113,5 +113,8 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
         var syncs = result.Summary!.Value.GetProperty("syncs");
         Assert.Equal(2, syncs.GetProperty("failed").GetInt32());
         Assert.Equal(12, result.Summary!.Value.GetProperty("answersSeen").GetProperty("no answer").GetInt32());
+        // No connection was ever made: no copy reached the service.
+        Assert.Equal(0, result.Summary!.Value.GetProperty("deliveries").GetInt64());
+        Assert.Contains("; 0 copies answered by the service", result.Output);
     }
 }
