@@ -84,6 +84,31 @@ public sealed class ServiceClient : IDisposable
     }
 
     /// <summary>
+    /// Whether the service holds the cohort now (<c>GET /v1/cohorts/{project}/{cohort}</c>); null when the read
+    /// API did not say (unreachable, refused, or not the read API): the check after the run reports that.
+    /// </summary>
+    public async Task<bool?> CohortExistsAsync(ProjectId project, CohortId cohort, CancellationToken ct)
+    {
+        var path = $"v1/cohorts/{Uri.EscapeDataString(project.Value)}/{Uri.EscapeDataString(cohort.Value)}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(readApiBase, path));
+        request.Headers.Authorization = bearer;
+        try
+        {
+            using var response = await http.SendAsync(request, ct);
+            return response.StatusCode switch
+            {
+                HttpStatusCode.OK => true,
+                HttpStatusCode.NotFound when await ProblemOfAsync(response, ct) is not null => false,
+                _ => null,
+            };
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Every member id of a committed cohort, following the keyset cursor to the end; false when the
     /// service knows no such cohort (its 404 with an error body: none of its sessions has committed).
     /// </summary>
