@@ -37,7 +37,9 @@ public static class ConvergenceCheck
                 if (await CheckCohortAsync(service, cohort, ct) is { } divergence)
                     divergent.Add(divergence);
         }
-        catch (Exception e) when (e is ReadApiException or HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException)
+        // IOException: the connection broke while a body was read (HttpIOException).
+        catch (Exception e) when (e is ReadApiException or HttpRequestException or IOException or JsonException or KeyNotFoundException
+                                      or InvalidOperationException)
         {
             return new ConvergenceResult(cohorts.Count, divergent, $"could not read the cohorts back: {e.Message}");
         }

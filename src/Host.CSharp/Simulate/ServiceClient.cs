@@ -115,13 +115,17 @@ public sealed class ServiceClient : IDisposable
     public async Task<bool> ReadMemberIdsAsync(ProjectId project, CohortId cohort, Action<string> onMember, CancellationToken ct)
     {
         string? after = null;
+        // A keyset cursor only moves forward: one seen again would make the read go round for ever.
+        var cursors = new HashSet<string>(StringComparer.Ordinal);
         do
         {
             var path = $"v1/cohorts/{Uri.EscapeDataString(project.Value)}/{Uri.EscapeDataString(cohort.Value)}/members?limit={readLimit}"
                        + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(readApiBase, path));
             request.Headers.Authorization = bearer;
-            using var response = await http.SendAsync(request, ct);
+            // The page is parsed as it arrives rather than buffered first: a connection that breaks in the middle
+            // of it then throws HttpIOException from the parse.
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 var problem = await ProblemOfAsync(response, ct);
@@ -138,6 +142,8 @@ public sealed class ServiceClient : IDisposable
                 onMember(m.GetProperty("distinctId").GetString()!);
             var next = page.RootElement.GetProperty("next");
             after = next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            if (after is not null && !cursors.Add(after))
+                throw new ReadApiException($"GET {request.RequestUri} answered a cursor it had already given (next = {after}): the read would never end");
         } while (after is not null);
 
         return true;
