@@ -6,7 +6,7 @@ namespace CohortSync.Host.Simulate;
 /// <summary>A line every few seconds on a long run: syncs done, pages the service stored, members per second.</summary>
 public static class Progress
 {
-    public static async Task RunAsync(RunTally tally, int plannedSyncs, TimeSpan interval, TextWriter output, CancellationToken stop)
+    public static async Task RunAsync(RunTally tally, long plannedSyncs, TimeSpan interval, TextWriter output, CancellationToken stop)
     {
         var clock = Stopwatch.StartNew();
         var lastTime = TimeSpan.Zero;

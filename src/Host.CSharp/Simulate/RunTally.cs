@@ -13,8 +13,8 @@ public sealed class RunTally
 {
     readonly Lock gate = new();
     readonly List<double> acceptedLatenciesMs = [];
-    readonly SortedDictionary<string, int> faults = new(StringComparer.Ordinal);
-    readonly SortedDictionary<string, int> answers = new(StringComparer.Ordinal);
+    readonly SortedDictionary<string, long> faults = new(StringComparer.Ordinal);
+    readonly SortedDictionary<string, long> answers = new(StringComparer.Ordinal);
 
     long deliveries;
     long pagesStored;
@@ -26,13 +26,13 @@ public sealed class RunTally
     public int SyncsSkipped { get; private set; }
     public int FullSyncs { get; private set; }
     public int DiffSyncs { get; private set; }
-    public int PagesAccepted { get; private set; }
+    public long PagesAccepted { get; private set; }
     public long MembersAccepted { get; private set; }
-    public int Calls { get; private set; }
-    public int Retries { get; private set; }
-    public int Duplicates { get; private set; }
-    public int FaultsInjected { get; private set; }
-    public int LateDeliveries { get; private set; }
+    public long Calls { get; private set; }
+    public long Retries { get; private set; }
+    public long Duplicates { get; private set; }
+    public long FaultsInjected { get; private set; }
+    public long LateDeliveries { get; private set; }
 
     public int SyncsDone => SyncsSucceeded + SyncsFailed + SyncsPaused;
 
@@ -102,15 +102,15 @@ public sealed class RunTally
             SyncsSkipped += syncs;
     }
 
-    public IReadOnlyDictionary<string, int> FaultsByKind
+    public IReadOnlyDictionary<string, long> FaultsByKind
     {
-        get { lock (gate) return new SortedDictionary<string, int>(faults); }
+        get { lock (gate) return new SortedDictionary<string, long>(faults); }
     }
 
     /// <summary>What the sender saw, per call: an HTTP status or <c>no answer</c>.</summary>
-    public IReadOnlyDictionary<string, int> AnswersSeen
+    public IReadOnlyDictionary<string, long> AnswersSeen
     {
-        get { lock (gate) return new SortedDictionary<string, int>(answers); }
+        get { lock (gate) return new SortedDictionary<string, long>(answers); }
     }
 
     /// <summary>The latency below which <paramref name="percent"/>% of accepted calls were acknowledged (nearest rank).</summary>
@@ -126,6 +126,6 @@ public sealed class RunTally
         }
     }
 
-    static void Increment(SortedDictionary<string, int> counts, string key) =>
+    static void Increment(SortedDictionary<string, long> counts, string key) =>
         counts[key] = counts.GetValueOrDefault(key) + 1;
 }

@@ -8,6 +8,12 @@ public sealed class SimulateOptionsReader
 {
     static readonly SimulateOptions Defaults = new();
 
+    // Every cohort is built in memory and played by a task of its own, every sync and page in flight holds a
+    // connection: bounds far above any useful run, below what exhausts the machine.
+    const int MaxCohorts = 10_000;
+    const int MaxSyncs = 100_000;
+    const int MaxAtOnce = 256;
+
     readonly Option<string> url = new("--url")
     {
         Description = "The webhook URL Mixpanel posts to",
@@ -36,7 +42,7 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.Project,
     };
 
-    readonly Option<int> cohorts = new("--cohorts") { Description = "How many cohorts", DefaultValueFactory = _ => Defaults.Cohorts };
+    readonly Option<int> cohorts = new("--cohorts") { Description = "How many cohorts (1 to 10000)", DefaultValueFactory = _ => Defaults.Cohorts };
 
     readonly Option<int> size = new("--size") { Description = "Members of each cohort at its first sync", DefaultValueFactory = _ => Defaults.Size };
 
@@ -46,7 +52,7 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.Churn,
     };
 
-    readonly Option<int> syncs = new("--syncs") { Description = "Syncs of each cohort, 30 minutes apart (scaled)", DefaultValueFactory = _ => Defaults.Syncs };
+    readonly Option<int> syncs = new("--syncs") { Description = "Syncs of each cohort, 30 minutes apart (scaled), 1 to 100000", DefaultValueFactory = _ => Defaults.Syncs };
 
     readonly Option<double> faultRate = new("--fault-rate")
     {
@@ -60,9 +66,9 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.DuplicateRate,
     };
 
-    readonly Option<int> concurrency = new("--concurrency") { Description = "Syncs played at once (across cohorts)", DefaultValueFactory = _ => Defaults.Concurrency };
+    readonly Option<int> concurrency = new("--concurrency") { Description = "Syncs played at once (across cohorts), 1 to 256", DefaultValueFactory = _ => Defaults.Concurrency };
 
-    readonly Option<int> inFlight = new("--in-flight") { Description = "Pages of one sync in flight at once", DefaultValueFactory = _ => Defaults.InFlight };
+    readonly Option<int> inFlight = new("--in-flight") { Description = "Pages of one sync in flight at once, 1 to 256", DefaultValueFactory = _ => Defaults.InFlight };
 
     readonly Option<int?> seed = new("--seed") { Description = "Seed of everything random (members, churn, faults) [default: drawn, and printed]" };
 
@@ -110,7 +116,7 @@ public sealed class SimulateOptionsReader
         if (ProjectId.Create("--project", projectId) is { IsError: true } invalid)
             problems.AddRange(invalid.ErrorValue.Select(p => p.ToString()));
 
-        var cohortCount = AtLeast(parsed.GetValue(cohorts), 1, "--cohorts", problems);
+        var cohortCount = Between(parsed.GetValue(cohorts), 1, MaxCohorts, "--cohorts", problems);
         var members = parsed.GetValue(size);
         if (members is < 0 or > 10_000_000)
             problems.Add("--size must be between 0 and 10000000 (Mixpanel syncs at most 10 million users a cohort)");
@@ -150,11 +156,11 @@ public sealed class SimulateOptionsReader
             Cohorts = cohortCount,
             Size = members,
             Churn = Fraction(parsed.GetValue(churn), "--churn", problems),
-            Syncs = AtLeast(parsed.GetValue(syncs), 1, "--syncs", problems),
+            Syncs = Between(parsed.GetValue(syncs), 1, MaxSyncs, "--syncs", problems),
             FaultRate = Fraction(parsed.GetValue(faultRate), "--fault-rate", problems),
             DuplicateRate = Fraction(parsed.GetValue(duplicateRate), "--duplicate-rate", problems),
-            Concurrency = AtLeast(parsed.GetValue(concurrency), 1, "--concurrency", problems),
-            InFlight = AtLeast(parsed.GetValue(inFlight), 1, "--in-flight", problems),
+            Concurrency = Between(parsed.GetValue(concurrency), 1, MaxAtOnce, "--concurrency", problems),
+            InFlight = Between(parsed.GetValue(inFlight), 1, MaxAtOnce, "--in-flight", problems),
             Seed = seedValue,
             TimeScale = scale,
             PageSize = perPage,
@@ -253,10 +259,10 @@ public sealed class SimulateOptionsReader
         return null;
     }
 
-    static int AtLeast(int value, int least, string option, List<string> problems)
+    static int Between(int value, int least, int most, string option, List<string> problems)
     {
-        if (value < least)
-            problems.Add($"{option} must be at least {least}");
+        if (value < least || value > most)
+            problems.Add($"{option} must be between {least} and {most}");
         return value;
     }
 

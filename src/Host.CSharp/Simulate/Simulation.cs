@@ -30,7 +30,7 @@ public static class Simulation
         using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progressLoop = options.Quiet
             ? Task.CompletedTask
-            : Progress.RunAsync(tally, options.Cohorts * options.Syncs, options.ProgressInterval, progress, stopProgress.Token);
+            : Progress.RunAsync(tally, (long)options.Cohorts * options.Syncs, options.ProgressInterval, progress, stopProgress.Token);
 
         var cohorts = new CohortPlayer(options, service, tally, sessionPrefix, sourceBuild, ct);
         var outcomes = await Task.WhenAll(Enumerable.Range(0, options.Cohorts).Select(i => Task.Run(() => cohorts.PlayAsync(i), ct)));

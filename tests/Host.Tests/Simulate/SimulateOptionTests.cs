@@ -8,7 +8,11 @@ public sealed class SimulateOptionTests
     [Theory]
     [InlineData("--cohorts abc", "--cohorts")]
     [InlineData("--no-such-option", "--no-such-option")]
-    [InlineData("--cohorts 0", "--cohorts must be at least 1")]
+    [InlineData("--cohorts 0", "--cohorts must be between 1 and 10000")]
+    [InlineData("--cohorts 10001", "--cohorts must be between 1 and 10000")]
+    [InlineData("--syncs 100001", "--syncs must be between 1 and 100000")]
+    [InlineData("--concurrency 257", "--concurrency must be between 1 and 256")]
+    [InlineData("--in-flight 257", "--in-flight must be between 1 and 256")]
     [InlineData("--churn 1.5", "--churn must be between 0 and 1")]
     [InlineData("--fault-rate -0.1", "--fault-rate must be between 0 and 1")]
     [InlineData("--time-scale -1", "--time-scale must be 0 or more")]
@@ -42,8 +46,8 @@ public sealed class SimulateOptionTests
             ["--syncs", "0", "--concurrency", "0", "--user", "name-without-colon-s3cret"], TextWriter.Null, error, _ => null);
 
         Assert.Equal(ExitCodes.BadOptions, exit);
-        Assert.Contains("--syncs must be at least 1", error.ToString());
-        Assert.Contains("--concurrency must be at least 1", error.ToString());
+        Assert.Contains("--syncs must be between 1 and 100000", error.ToString());
+        Assert.Contains("--concurrency must be between 1 and 256", error.ToString());
         Assert.DoesNotContain("s3cret", error.ToString());
     }
 
