@@ -17,8 +17,8 @@ public sealed class RunTally
     readonly SortedDictionary<string, long> answers = new(StringComparer.Ordinal);
 
     long deliveries;
-    long pagesStored;
-    long membersStored;
+    long copiesAcknowledged;
+    long membersAcknowledged;
 
     public int SyncsSucceeded { get; private set; }
     public int SyncsFailed { get; private set; }
@@ -40,10 +40,11 @@ public sealed class RunTally
     /// connection failed or timed out, not at all: whether that reached the service is unknown).</summary>
     public long Deliveries => Interlocked.Read(ref deliveries);
 
-    /// <summary>Deliveries the receiver answered 2xx, and their members.</summary>
-    public long PagesStored => Interlocked.Read(ref pagesStored);
+    /// <summary>Deliveries the service answered 2xx, and their members: every copy counts (a duplicate's second copy,
+    /// a late copy, a retry of a page already stored), so these exceed the pages the sender saw accepted.</summary>
+    public long CopiesAcknowledged => Interlocked.Read(ref copiesAcknowledged);
 
-    public long MembersStored => Interlocked.Read(ref membersStored);
+    public long MembersAcknowledged => Interlocked.Read(ref membersAcknowledged);
 
     /// <summary>One copy handed to the service, and what it answered.</summary>
     public void Posted(WebhookPage page, Answer answer)
@@ -53,8 +54,8 @@ public sealed class RunTally
         Interlocked.Increment(ref deliveries);
         if (status.Item is >= 200 and < 300)
         {
-            Interlocked.Increment(ref pagesStored);
-            Interlocked.Add(ref membersStored, page.Members.Length);
+            Interlocked.Increment(ref copiesAcknowledged);
+            Interlocked.Add(ref membersAcknowledged, page.Members.Length);
         }
     }
 
