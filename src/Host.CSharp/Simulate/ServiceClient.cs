@@ -85,24 +85,28 @@ public sealed class ServiceClient : IDisposable
 
     /// <summary>
     /// Whether the service holds the cohort now (<c>GET /v1/cohorts/{project}/{cohort}</c>); null when the read
-    /// API did not say (unreachable, refused, or not the read API): the check after the run reports that.
+    /// API did not say within a call's timeout (unreachable, refused, or not the read API): the check after the
+    /// run reports that, this read must not hold the syncs up.
     /// </summary>
     public async Task<bool?> CohortExistsAsync(ProjectId project, CohortId cohort, CancellationToken ct)
     {
         var path = $"v1/cohorts/{Uri.EscapeDataString(project.Value)}/{Uri.EscapeDataString(cohort.Value)}";
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(readApiBase, path));
         request.Headers.Authorization = bearer;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(callTimeout);
         try
         {
-            using var response = await http.SendAsync(request, ct);
+            using var response = await http.SendAsync(request, timeout.Token);
             return response.StatusCode switch
             {
                 HttpStatusCode.OK => true,
-                HttpStatusCode.NotFound when await ProblemOfAsync(response, ct) is not null => false,
+                HttpStatusCode.NotFound when await ProblemOfAsync(response, timeout.Token) is not null => false,
                 _ => null,
             };
         }
-        catch (Exception e) when (e is HttpRequestException or IOException)
+        catch (Exception e) when (e is HttpRequestException or IOException
+                                      || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
             return null;
         }
