@@ -37,7 +37,9 @@ public static class ConvergenceCheck
                 if (await CheckCohortAsync(service, cohort, ct) is { } divergence)
                     divergent.Add(divergence);
         }
-        catch (Exception e) when (e is ReadApiException or HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException)
+        // IOException: the connection broke while a body was read (HttpIOException).
+        catch (Exception e) when (e is ReadApiException or HttpRequestException or IOException or JsonException or KeyNotFoundException
+                                      or InvalidOperationException)
         {
             return new ConvergenceResult(cohorts.Count, divergent, $"could not read the cohorts back: {e.Message}");
         }
@@ -79,6 +81,8 @@ public static class ConvergenceCheck
     /// ends where the service is, the service did what it should, and the sender's view differs because it
     /// gave up on a sync whose answers were lost although the service had every page (Mixpanel's protocol
     /// cannot tell the two apart: the next diff, against the older snapshot, never mentions what changed).
+    /// The reference starts empty, the service may not have: a cohort that existed before the run and that no
+    /// sync of this run replaced (the first one committed is a full copy) still holds what it held then.
     /// </summary>
     static async Task<string> ExplainAsync(ServiceClient service, CohortOutcome cohort, CancellationToken ct)
     {
@@ -98,8 +102,20 @@ public static class ConvergenceCheck
 
         var missing = referenceIds.Where(id => !held.Contains(id)).Order(StringComparer.Ordinal).ToList();
         var unexpected = held.Except(referenceIds).Order(StringComparer.Ordinal).ToList();
-        return $"the service also differs from the reference receiver given the pages it acknowledged: {missing.Count} missing "
-               + $"[{string.Join(", ", missing.Take(Examples))}], {unexpected.Count} unexpected [{string.Join(", ", unexpected.Take(Examples))}] "
-               + $"(a receiver fault, unless pages in flight together were handled in another order; {givenUp})";
+        const string receiverFault = "a receiver fault, unless pages in flight together were handled in another order";
+        var replaced = cohort.SyncsSucceeded > 0 || cohort.GivenUpButDelivered.Count > 0;
+        var cause = cohort.ExistedBefore switch
+        {
+            true when !replaced =>
+                "the cohort existed before this run and no sync of this run was committed to replace what it held then "
+                + "(an earlier run's members, say): that, not a receiver fault, is the likely cause",
+            true => $"the cohort existed before this run, but a full sync of this run was committed since, which replaces all it held: {receiverFault}",
+            false => $"the cohort did not exist before this run: {receiverFault}",
+            null => $"whether the cohort existed before this run could not be read: either {receiverFault}, or it held members from before "
+                    + "this run that no sync of this run replaced (an earlier run's, say, whose syncs all failed this time)",
+        };
+        return $"the service differs from the reference receiver given the pages it acknowledged: {missing.Count} missing "
+               + $"[{string.Join(", ", missing.Take(Examples))}], {unexpected.Count} unexpected [{string.Join(", ", unexpected.Take(Examples))}]; "
+               + $"{cause} ({givenUp})";
     }
 }

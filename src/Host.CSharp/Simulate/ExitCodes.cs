@@ -19,9 +19,16 @@ public static class ExitCodes
     /// (or another 4xx), which for a well-formed sync means wrong credentials or a receiver fault.</summary>
     public const int Paused = 4;
 
+    /// <summary>Converged, but the <c>--json</c> summary could not be written (a script that reads it must not
+    /// take a missing file for success).</summary>
+    public const int SummaryNotWritten = 5;
+
     public static int Of(ConvergenceResult convergence, int syncsPaused) =>
         convergence.Divergent.Count > 0 ? Diverged
         : convergence.Error is not null ? NotChecked
         : syncsPaused > 0 ? Paused
         : Converged;
+
+    /// <summary>A run whose <c>--json</c> summary could not be written keeps its verdict, unless that was success.</summary>
+    public static int WithSummaryNotWritten(int verdict) => verdict == Converged ? SummaryNotWritten : verdict;
 }

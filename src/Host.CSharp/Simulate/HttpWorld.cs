@@ -19,7 +19,7 @@ public sealed class HttpWorld(ServiceClient service, NetworkDice dice, double ti
     public async Task<Answer> Post(WebhookPage page)
     {
         var answer = await service.PostPageAsync(page, ct);
-        tally.Delivered(page, answer);
+        tally.Posted(page, answer);
         if (answer is Answer.Status { Item: >= 200 and < 300 })
             lock (gate)
             {

@@ -3,10 +3,11 @@ using System.Globalization;
 
 namespace CohortSync.Host.Simulate;
 
-/// <summary>A line every few seconds on a long run: syncs done, pages the service stored, members per second.</summary>
+/// <summary>A line every few seconds on a long run: syncs done, copies the service answered (and answered 2xx), and
+/// members per second in those 2xx copies. Copies, not pages: duplicates, late copies and retries count too.</summary>
 public static class Progress
 {
-    public static async Task RunAsync(RunTally tally, int plannedSyncs, TimeSpan interval, TextWriter output, CancellationToken stop)
+    public static async Task RunAsync(RunTally tally, long plannedSyncs, TimeSpan interval, TextWriter output, CancellationToken stop)
     {
         var clock = Stopwatch.StartNew();
         var lastTime = TimeSpan.Zero;
@@ -17,13 +18,13 @@ public static class Progress
             while (await timer.WaitForNextTickAsync(stop))
             {
                 var now = clock.Elapsed;
-                var members = tally.MembersStored;
+                var members = tally.MembersAcknowledged;
                 var rate = (members - lastMembers) / Math.Max((now - lastTime).TotalSeconds, 1e-3);
                 (lastTime, lastMembers) = (now, members);
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"simulate: {now.TotalSeconds,6:F1} s  syncs {tally.SyncsDone}/{plannedSyncs} "
                     + $"({tally.SyncsSucceeded} succeeded, {tally.SyncsFailed} failed, {tally.SyncsPaused} paused)  "
-                    + $"pages stored {tally.PagesStored:N0}  deliveries {tally.Deliveries:N0}  {rate:N0} members/s"));
+                    + $"copies answered {tally.Deliveries:N0} ({tally.CopiesAcknowledged:N0} 2xx)  {rate:N0} members/s in 2xx copies"));
             }
         }
         catch (OperationCanceledException)

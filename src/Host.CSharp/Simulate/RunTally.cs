@@ -13,12 +13,12 @@ public sealed class RunTally
 {
     readonly Lock gate = new();
     readonly List<double> acceptedLatenciesMs = [];
-    readonly SortedDictionary<string, int> faults = new(StringComparer.Ordinal);
-    readonly SortedDictionary<string, int> answers = new(StringComparer.Ordinal);
+    readonly SortedDictionary<string, long> faults = new(StringComparer.Ordinal);
+    readonly SortedDictionary<string, long> answers = new(StringComparer.Ordinal);
 
     long deliveries;
-    long pagesStored;
-    long membersStored;
+    long copiesAcknowledged;
+    long membersAcknowledged;
 
     public int SyncsSucceeded { get; private set; }
     public int SyncsFailed { get; private set; }
@@ -26,31 +26,36 @@ public sealed class RunTally
     public int SyncsSkipped { get; private set; }
     public int FullSyncs { get; private set; }
     public int DiffSyncs { get; private set; }
-    public int PagesAccepted { get; private set; }
+    public long PagesAccepted { get; private set; }
     public long MembersAccepted { get; private set; }
-    public int Calls { get; private set; }
-    public int Retries { get; private set; }
-    public int Duplicates { get; private set; }
-    public int FaultsInjected { get; private set; }
-    public int LateDeliveries { get; private set; }
+    public long Calls { get; private set; }
+    public long Retries { get; private set; }
+    public long Duplicates { get; private set; }
+    public long FaultsInjected { get; private set; }
+    public long LateDeliveries { get; private set; }
 
     public int SyncsDone => SyncsSucceeded + SyncsFailed + SyncsPaused;
 
-    /// <summary>Copies the receiver handled (a duplicated call counts twice, a lost one not at all).</summary>
+    /// <summary>Copies the service answered with a status (a duplicated call counts twice; a lost one, and one whose
+    /// connection failed or timed out, not at all: whether that reached the service is unknown).</summary>
     public long Deliveries => Interlocked.Read(ref deliveries);
 
-    /// <summary>Deliveries the receiver answered 2xx, and their members.</summary>
-    public long PagesStored => Interlocked.Read(ref pagesStored);
+    /// <summary>Deliveries the service answered 2xx, and their members: every copy counts (a duplicate's second copy,
+    /// a late copy, a retry of a page already stored), so these exceed the pages the sender saw accepted.</summary>
+    public long CopiesAcknowledged => Interlocked.Read(ref copiesAcknowledged);
 
-    public long MembersStored => Interlocked.Read(ref membersStored);
+    public long MembersAcknowledged => Interlocked.Read(ref membersAcknowledged);
 
-    public void Delivered(WebhookPage page, Answer answer)
+    /// <summary>One copy handed to the service, and what it answered.</summary>
+    public void Posted(WebhookPage page, Answer answer)
     {
+        if (answer is not Answer.Status status)
+            return;
         Interlocked.Increment(ref deliveries);
-        if (answer is Answer.Status { Item: >= 200 and < 300 })
+        if (status.Item is >= 200 and < 300)
         {
-            Interlocked.Increment(ref pagesStored);
-            Interlocked.Add(ref membersStored, page.Members.Length);
+            Interlocked.Increment(ref copiesAcknowledged);
+            Interlocked.Add(ref membersAcknowledged, page.Members.Length);
         }
     }
 
@@ -98,15 +103,15 @@ public sealed class RunTally
             SyncsSkipped += syncs;
     }
 
-    public IReadOnlyDictionary<string, int> FaultsByKind
+    public IReadOnlyDictionary<string, long> FaultsByKind
     {
-        get { lock (gate) return new SortedDictionary<string, int>(faults); }
+        get { lock (gate) return new SortedDictionary<string, long>(faults); }
     }
 
     /// <summary>What the sender saw, per call: an HTTP status or <c>no answer</c>.</summary>
-    public IReadOnlyDictionary<string, int> AnswersSeen
+    public IReadOnlyDictionary<string, long> AnswersSeen
     {
-        get { lock (gate) return new SortedDictionary<string, int>(answers); }
+        get { lock (gate) return new SortedDictionary<string, long>(answers); }
     }
 
     /// <summary>The latency below which <paramref name="percent"/>% of accepted calls were acknowledged (nearest rank).</summary>
@@ -122,6 +127,6 @@ public sealed class RunTally
         }
     }
 
-    static void Increment(SortedDictionary<string, int> counts, string key) =>
+    static void Increment(SortedDictionary<string, long> counts, string key) =>
         counts[key] = counts.GetValueOrDefault(key) + 1;
 }

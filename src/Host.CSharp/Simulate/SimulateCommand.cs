@@ -66,8 +66,24 @@ public static class SimulateCommand
         else if (summary.ExitCode != ExitCodes.Converged)
             summary.WriteText(error);
 
-        if (options.JsonPath is { } path)
-            await File.WriteAllTextAsync(path, summary.ToJson(), ct);
+        if (options.JsonPath is { } path && !await TryWriteJsonAsync(path, summary.ToJson(), error, ct))
+            return ExitCodes.WithSummaryNotWritten(summary.ExitCode);
         return summary.ExitCode;
+    }
+
+    /// <summary>Writes the JSON summary; false, said on <paramref name="error"/>, when the file cannot be written
+    /// (checked before the run, but a disk fills up and a folder goes away).</summary>
+    internal static async Task<bool> TryWriteJsonAsync(string path, string json, TextWriter error, CancellationToken ct)
+    {
+        try
+        {
+            await File.WriteAllTextAsync(path, json, ct);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"simulate: could not write the summary to {path}: {e.Message}");
+            return false;
+        }
     }
 }

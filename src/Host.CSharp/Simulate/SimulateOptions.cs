@@ -15,7 +15,8 @@ public sealed record SimulateOptions
     /// <summary>The webhook Mixpanel posts to.</summary>
     public Uri WebhookUrl { get; init; } = new("http://127.0.0.1:8080/webhook");
 
-    /// <summary>The service's base for <c>/v1/...</c>; by default the webhook URL without its last segment.</summary>
+    /// <summary>The service's base for <c>/v1/...</c>; by default the webhook URL's origin (the read API is
+    /// mapped at the root whatever <c>Webhook:Path</c> is).</summary>
     public Uri? ApiUrl { get; init; }
 
     public BasicCredentials? Credentials { get; init; }
@@ -53,6 +54,9 @@ public sealed record SimulateOptions
 
     public int PageSize { get; init; } = 1000;
 
+    /// <summary>Members per page when reading the cohorts back; at most the service's <c>Api:MaxPageSize</c>.</summary>
+    public int ReadLimit { get; init; } = 1000;
+
     /// <summary>How long a call waits for its answer before the sender takes it as unanswered.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -72,5 +76,5 @@ public sealed record SimulateOptions
         }
     }
 
-    public Uri ReadApiBase => ApiUrl ?? new Uri(WebhookUrl, ".");
+    public Uri ReadApiBase => ApiUrl ?? new Uri(WebhookUrl.GetLeftPart(UriPartial.Authority) + "/");
 }

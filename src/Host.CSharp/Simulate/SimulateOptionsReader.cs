@@ -8,6 +8,12 @@ public sealed class SimulateOptionsReader
 {
     static readonly SimulateOptions Defaults = new();
 
+    // Every cohort is built in memory and played by a task of its own, every sync and page in flight holds a
+    // connection: bounds far above any useful run, below what exhausts the machine.
+    const int MaxCohorts = 10_000;
+    const int MaxSyncs = 100_000;
+    const int MaxAtOnce = 256;
+
     readonly Option<string> url = new("--url")
     {
         Description = "The webhook URL Mixpanel posts to",
@@ -16,7 +22,7 @@ public sealed class SimulateOptionsReader
 
     readonly Option<string?> apiUrl = new("--api-url")
     {
-        Description = "Base URL of the read API (/v1/...) [default: the --url without its last path segment]",
+        Description = "Base URL of the read API (/v1/...) [default: the origin of --url, e.g. http://127.0.0.1:8080/]",
     };
 
     readonly Option<string?> username = new("--username") { Description = "Basic user name for the webhook" };
@@ -36,7 +42,7 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.Project,
     };
 
-    readonly Option<int> cohorts = new("--cohorts") { Description = "How many cohorts", DefaultValueFactory = _ => Defaults.Cohorts };
+    readonly Option<int> cohorts = new("--cohorts") { Description = "How many cohorts (1 to 10000)", DefaultValueFactory = _ => Defaults.Cohorts };
 
     readonly Option<int> size = new("--size") { Description = "Members of each cohort at its first sync", DefaultValueFactory = _ => Defaults.Size };
 
@@ -46,7 +52,7 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.Churn,
     };
 
-    readonly Option<int> syncs = new("--syncs") { Description = "Syncs of each cohort, 30 minutes apart (scaled)", DefaultValueFactory = _ => Defaults.Syncs };
+    readonly Option<int> syncs = new("--syncs") { Description = "Syncs of each cohort, 30 minutes apart (scaled), 1 to 100000", DefaultValueFactory = _ => Defaults.Syncs };
 
     readonly Option<double> faultRate = new("--fault-rate")
     {
@@ -60,9 +66,9 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.DuplicateRate,
     };
 
-    readonly Option<int> concurrency = new("--concurrency") { Description = "Syncs played at once (across cohorts)", DefaultValueFactory = _ => Defaults.Concurrency };
+    readonly Option<int> concurrency = new("--concurrency") { Description = "Syncs played at once (across cohorts), 1 to 256", DefaultValueFactory = _ => Defaults.Concurrency };
 
-    readonly Option<int> inFlight = new("--in-flight") { Description = "Pages of one sync in flight at once", DefaultValueFactory = _ => Defaults.InFlight };
+    readonly Option<int> inFlight = new("--in-flight") { Description = "Pages of one sync in flight at once, 1 to 256", DefaultValueFactory = _ => Defaults.InFlight };
 
     readonly Option<int?> seed = new("--seed") { Description = "Seed of everything random (members, churn, faults) [default: drawn, and printed]" };
 
@@ -72,7 +78,17 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.TimeScale,
     };
 
-    readonly Option<int> pageSize = new("--page-size") { Description = "Members per call", DefaultValueFactory = _ => Defaults.PageSize };
+    readonly Option<int> pageSize = new("--page-size")
+    {
+        Description = "Members per call, 1 to 10000 (Mixpanel sends 1000)",
+        DefaultValueFactory = _ => Defaults.PageSize,
+    };
+
+    readonly Option<int> readLimit = new("--read-limit")
+    {
+        Description = "Members per page when reading the cohorts back (the read API's limit); at most the service's Api:MaxPageSize",
+        DefaultValueFactory = _ => Defaults.ReadLimit,
+    };
 
     readonly Option<double> timeout = new("--timeout")
     {
@@ -87,7 +103,7 @@ public sealed class SimulateOptionsReader
     public IEnumerable<Option> All =>
     [
         url, apiUrl, username, password, user, apiKey, project, cohorts, size, churn, syncs, faultRate, duplicateRate,
-        concurrency, inFlight, seed, timeScale, pageSize, timeout, json, quiet,
+        concurrency, inFlight, seed, timeScale, pageSize, readLimit, timeout, json, quiet,
     ];
 
     /// <summary>The options, or null with every problem added to <paramref name="problems"/>.</summary>
@@ -100,15 +116,21 @@ public sealed class SimulateOptionsReader
         if (ProjectId.Create("--project", projectId) is { IsError: true } invalid)
             problems.AddRange(invalid.ErrorValue.Select(p => p.ToString()));
 
-        var cohortCount = AtLeast(parsed.GetValue(cohorts), 1, "--cohorts", problems);
+        var cohortCount = Between(parsed.GetValue(cohorts), 1, MaxCohorts, "--cohorts", problems);
         var members = parsed.GetValue(size);
         if (members is < 0 or > 10_000_000)
             problems.Add("--size must be between 0 and 10000000 (Mixpanel syncs at most 10 million users a cohort)");
         var perPage = parsed.GetValue(pageSize);
-        if (perPage is < 1 or > 100_000)
-            problems.Add("--page-size must be between 1 and 100000");
+        // A page of 10,000 rendered members is some 2 MB; far larger pages meet the service's body limit
+        // (Webhook:MaxBodyBytes, 16 MiB by default), whose 413 pauses every sync.
+        if (perPage is < 1 or > 10_000)
+            problems.Add("--page-size must be between 1 and 10000 (Mixpanel sends 1000)");
         else if ((long)members / perPage >= PageInfo.MaxTotalPages)
             problems.Add($"--size / --page-size must stay below {PageInfo.MaxTotalPages} pages");
+
+        var membersPerRead = parsed.GetValue(readLimit);
+        if (membersPerRead is < 1 or > 10_000)
+            problems.Add("--read-limit must be between 1 and 10000 (the read API's Api:MaxPageSize is at most 10000)");
 
         var scale = parsed.GetValue(timeScale);
         if (!double.IsFinite(scale) || scale < 0)
@@ -121,8 +143,8 @@ public sealed class SimulateOptionsReader
             problems.Add("--seed must be 0 or more");
 
         var jsonPath = parsed.GetValue(json);
-        if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } folder && !Directory.Exists(folder))
-            problems.Add($"--json: folder {folder} does not exist");
+        if (jsonPath is not null)
+            CheckWritable(jsonPath, problems);
 
         var options = new SimulateOptions
         {
@@ -134,14 +156,15 @@ public sealed class SimulateOptionsReader
             Cohorts = cohortCount,
             Size = members,
             Churn = Fraction(parsed.GetValue(churn), "--churn", problems),
-            Syncs = AtLeast(parsed.GetValue(syncs), 1, "--syncs", problems),
+            Syncs = Between(parsed.GetValue(syncs), 1, MaxSyncs, "--syncs", problems),
             FaultRate = Fraction(parsed.GetValue(faultRate), "--fault-rate", problems),
             DuplicateRate = Fraction(parsed.GetValue(duplicateRate), "--duplicate-rate", problems),
-            Concurrency = AtLeast(parsed.GetValue(concurrency), 1, "--concurrency", problems),
-            InFlight = AtLeast(parsed.GetValue(inFlight), 1, "--in-flight", problems),
+            Concurrency = Between(parsed.GetValue(concurrency), 1, MaxAtOnce, "--concurrency", problems),
+            InFlight = Between(parsed.GetValue(inFlight), 1, MaxAtOnce, "--in-flight", problems),
             Seed = seedValue,
             TimeScale = scale,
             PageSize = perPage,
+            ReadLimit = membersPerRead,
             CallTimeout = double.IsFinite(callTimeout) && callTimeout > 0 ? TimeSpan.FromSeconds(callTimeout) : Defaults.CallTimeout,
             JsonPath = jsonPath,
             Quiet = parsed.GetValue(quiet),
@@ -185,18 +208,61 @@ public sealed class SimulateOptionsReader
         return new BasicCredentials(name, secret);
     }
 
+    /// <summary>The summary is written after the whole run: a file that cannot be written is found out now.</summary>
+    static void CheckWritable(string path, List<string> problems)
+    {
+        try
+        {
+            var full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+            {
+                problems.Add($"--json: {path} is a folder, not a file");
+                return;
+            }
+            if (Path.GetDirectoryName(full) is { } folder && !Directory.Exists(folder))
+            {
+                problems.Add($"--json: folder {folder} does not exist");
+                return;
+            }
+
+            // Opened for writing without truncating: an existing file keeps its content until the run ends;
+            // a file created only to try is removed again.
+            var existed = File.Exists(full);
+            using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write))
+            {
+            }
+            if (!existed)
+                File.Delete(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            problems.Add($"--json: cannot write {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>An http(s) URL without user info: credentials in a URL would be printed in the summary and
+    /// never sent (the webhook's come from --user or --username, the read API's key from --api-key).</summary>
     static Uri? HttpUrl(string? raw, string option, List<string> problems)
     {
         if (Uri.TryCreate(raw, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-            return uri;
-        problems.Add($"{option} must be an absolute http:// or https:// URL, not '{raw}'");
+        {
+            if (uri.UserInfo.Length == 0)
+                return uri;
+            problems.Add($"{option} must not carry credentials (name:password@): give the webhook's with --user, or --username and "
+                         + $"the {SimulateCommand.PasswordVariable} environment variable; the read API's key with --api-key");
+            return null;
+        }
+        // What precedes an '@' may be a password: such a value is not echoed.
+        problems.Add(raw is not null && raw.Contains('@')
+            ? $"{option} must be an absolute http:// or https:// URL"
+            : $"{option} must be an absolute http:// or https:// URL, not '{raw}'");
         return null;
     }
 
-    static int AtLeast(int value, int least, string option, List<string> problems)
+    static int Between(int value, int least, int most, string option, List<string> problems)
     {
-        if (value < least)
-            problems.Add($"{option} must be at least {least}");
+        if (value < least || value > most)
+            problems.Add($"{option} must be between {least} and {most}");
         return value;
     }
 

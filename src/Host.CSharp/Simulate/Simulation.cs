@@ -30,7 +30,7 @@ public static class Simulation
         using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progressLoop = options.Quiet
             ? Task.CompletedTask
-            : Progress.RunAsync(tally, options.Cohorts * options.Syncs, options.ProgressInterval, progress, stopProgress.Token);
+            : Progress.RunAsync(tally, (long)options.Cohorts * options.Syncs, options.ProgressInterval, progress, stopProgress.Token);
 
         var cohorts = new CohortPlayer(options, service, tally, sessionPrefix, sourceBuild, ct);
         var outcomes = await Task.WhenAll(Enumerable.Range(0, options.Cohorts).Select(i => Task.Run(() => cohorts.PlayAsync(i), ct)));
@@ -80,7 +80,9 @@ public static class Simulation
             var network = new Network(world);
             var sender = CohortSender.Start($"{sessionPrefix}-{index + 1}-");
             var givenUpButDelivered = new List<string>();
+            bool? existedBefore = null;
             var played = 0;
+            var succeeded = 0;
 
             for (var n = 0; n < options.Syncs; n++)
             {
@@ -92,6 +94,9 @@ public static class Simulation
                 await syncSlots.WaitAsync(ct);
                 try
                 {
+                    // Read in a sync slot, so that many cohorts do not all ask at once.
+                    if (n == 0)
+                        existedBefore = await service.CohortExistsAsync(cohort.Source.ProjectId, cohort.CohortId, ct);
                     // The sender's clock is Mixpanel's: sync n runs n × 30 minutes after the first, whatever the scale.
                     var now = virtualStart + n * settings.SyncInterval;
                     result = await SyncRun.NextSyncAsync(settings, network, options.InFlight, now, sender, cohort.Source);
@@ -102,6 +107,8 @@ public static class Simulation
                 }
 
                 played++;
+                if (result.Report.Outcome.IsSucceeded)
+                    succeeded++;
                 sender = result.Sender;
                 tally.Add(result.Report);
                 // The network delivered what it held up when the sync ended, so this is final.
@@ -117,7 +124,8 @@ public static class Simulation
 
             var expected = sender.LastSuccessful is { } last ? last.Value.Members : SetModule.Empty<DistinctId>();
             return new CohortOutcome(
-                cohort.Source.ProjectId, cohort.CohortId, played, sender.IsPaused, expected, givenUpButDelivered, world.Acknowledged);
+                cohort.Source.ProjectId, cohort.CohortId, existedBefore, played, succeeded, sender.IsPaused, expected, givenUpButDelivered,
+                world.Acknowledged);
         }
 
         /// <summary>Sync n starts n × 30 minutes (scaled) after the run, or at once if the cohort is late.</summary>

@@ -8,9 +8,9 @@ namespace CohortSync.Host.Simulate;
 public sealed record SimulationSettings(
     string Url, string ReadApiUrl, string? Username, bool ApiKey, string Project, int Seed, string SessionPrefix,
     int Cohorts, int Size, double Churn, int Syncs, double FaultRate, double DuplicateRate,
-    int Concurrency, int InFlight, double TimeScale, int PageSize);
+    int Concurrency, int InFlight, double TimeScale, int PageSize, int ReadLimit);
 
-public sealed record SyncCounts(int Planned, int Succeeded, int Failed, int Paused, int Skipped, int Full, int Diff);
+public sealed record SyncCounts(long Planned, int Succeeded, int Failed, int Paused, int Skipped, int Full, int Diff);
 
 /// <summary>Acknowledgement latency of accepted calls, as the sender measured it (a duplicated call
 /// includes its second copy; a call after a delayed one includes the late copy).</summary>
@@ -20,15 +20,15 @@ public sealed record LatencyMs(double? P50, double? P95, double? P99, double? Ma
 public sealed record SimulationSummary(
     SimulationSettings Settings,
     SyncCounts Syncs,
-    int Pages,
+    long Pages,
     long Members,
-    int Calls,
-    int Retries,
-    int FaultsInjected,
-    IReadOnlyDictionary<string, int> FaultsByKind,
-    int Duplicates,
-    int LateDeliveries,
-    IReadOnlyDictionary<string, int> AnswersSeen,
+    long Calls,
+    long Retries,
+    long FaultsInjected,
+    IReadOnlyDictionary<string, long> FaultsByKind,
+    long Duplicates,
+    long LateDeliveries,
+    IReadOnlyDictionary<string, long> AnswersSeen,
     long Deliveries,
     double PagesPerSecond,
     double MembersPerSecond,
@@ -55,10 +55,11 @@ public sealed record SimulationSummary(
         var settings = new SimulationSettings(
             options.WebhookUrl.ToString(), options.ReadApiBase.ToString(), options.Credentials?.Username, options.ApiKey is not null,
             options.Project, options.Seed, sessionPrefix, options.Cohorts, options.Size, options.Churn, options.Syncs,
-            options.FaultRate, options.DuplicateRate, options.Concurrency, options.InFlight, options.TimeScale, options.PageSize);
+            options.FaultRate, options.DuplicateRate, options.Concurrency, options.InFlight, options.TimeScale, options.PageSize,
+            options.ReadLimit);
         return new SimulationSummary(
             settings,
-            new SyncCounts(options.Cohorts * options.Syncs, tally.SyncsSucceeded, tally.SyncsFailed, tally.SyncsPaused, tally.SyncsSkipped,
+            new SyncCounts((long)options.Cohorts * options.Syncs, tally.SyncsSucceeded, tally.SyncsFailed, tally.SyncsPaused, tally.SyncsSkipped,
                 tally.FullSyncs, tally.DiffSyncs),
             tally.PagesAccepted, tally.MembersAccepted, tally.Calls, tally.Retries, tally.FaultsInjected, tally.FaultsByKind,
             tally.Duplicates, tally.LateDeliveries, tally.AnswersSeen, tally.Deliveries,
@@ -76,7 +77,7 @@ public sealed record SimulationSummary(
         var s = Settings;
         var c = CultureInfo.InvariantCulture;
         string Ms(double? v) => v is null ? "-" : v.Value.ToString("F1", c) + " ms";
-        string Counts(IReadOnlyDictionary<string, int> counts) =>
+        string Counts(IReadOnlyDictionary<string, long> counts) =>
             counts.Count == 0 ? "none" : string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}"));
 
         w.WriteLine(string.Create(c,
@@ -88,9 +89,9 @@ public sealed record SimulationSummary(
             + $"{Syncs.Skipped} skipped after a pause ({Syncs.Full} full, {Syncs.Diff} diff)"));
         w.WriteLine(string.Create(c, $"  pages          {Pages:N0} accepted, {Members:N0} members"));
         w.WriteLine(string.Create(c,
-            $"  calls          {Calls:N0}: {Retries:N0} retries, {Duplicates:N0} duplicated, {LateDeliveries} held up until their sync ended"));
+            $"  calls          {Calls:N0}: {Retries:N0} retries, {Duplicates:N0} duplicated, {LateDeliveries:N0} held up until their sync ended"));
         w.WriteLine(string.Create(c, $"  faults         {FaultsInjected:N0} injected: {Counts(FaultsByKind)}"));
-        w.WriteLine(string.Create(c, $"  answers seen   {Counts(AnswersSeen)}; {Deliveries:N0} copies reached the service"));
+        w.WriteLine(string.Create(c, $"  answers seen   {Counts(AnswersSeen)}; {Deliveries:N0} copies answered by the service"));
         w.WriteLine(string.Create(c, $"  throughput     {PagesPerSecond:N1} pages/s, {MembersPerSecond:N0} members/s"));
         w.WriteLine(string.Create(c, $"  ack latency    p50 {Ms(AckLatency.P50)}, p95 {Ms(AckLatency.P95)}, p99 {Ms(AckLatency.P99)}, max {Ms(AckLatency.Max)} (accepted calls)"));
         w.WriteLine(string.Create(c,

@@ -41,7 +41,8 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
         Assert.Equal([removed], divergence.MissingExamples);
         Assert.Equal(["intruder"], divergence.UnexpectedExamples);
         Assert.Equal(divergence.Expected, divergence.Found);
-        Assert.StartsWith("the service also differs from the reference receiver", divergence.Explanation);
+        Assert.StartsWith("the service differs from the reference receiver", divergence.Explanation);
+        Assert.Contains("the cohort did not exist before this run: a receiver fault", divergence.Explanation);
     }
 
     [Fact]
@@ -55,18 +56,24 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
         await fx.Client.PostOkAsync(sync1);
         await fx.Client.PostOkAsync(sync2);
 
-        var shared = await CheckAsync(Outcome(c, givenUp: ["sync 2 (s2)"], acknowledged: [sync1, sync2]));
+        var shared = await CheckAsync(Outcome(c, existedBefore: false, givenUp: ["sync 2 (s2)"], acknowledged: [sync1, sync2]));
         Assert.Equal(["b"], shared.UnexpectedExamples);
         Assert.StartsWith("the reference receiver, given the pages the service acknowledged, holds the same: not a receiver fault", shared.Explanation);
         Assert.Contains("sync 2 (s2)", shared.Explanation);
 
         // Had the service acknowledged only sync 1, holding b would be its own fault.
-        var own = await CheckAsync(Outcome(c, givenUp: [], acknowledged: [sync1]));
-        Assert.StartsWith("the service also differs from the reference receiver given the pages it acknowledged: 0 missing [], 1 unexpected [b]", own.Explanation);
+        var own = await CheckAsync(Outcome(c, existedBefore: false, givenUp: [], acknowledged: [sync1]));
+        Assert.StartsWith("the service differs from the reference receiver given the pages it acknowledged: 0 missing [], 1 unexpected [b]; "
+                          + "the cohort did not exist before this run: a receiver fault", own.Explanation);
+
+        // Not knowing whether the cohort was there before the run, the check names both causes.
+        var unknown = await CheckAsync(Outcome(c, existedBefore: null, givenUp: [], acknowledged: [sync1]));
+        Assert.Contains("either a receiver fault", unknown.Explanation);
+        Assert.Contains("or it held members from before this run", unknown.Explanation);
     }
 
-    static CohortOutcome Outcome(TestCohort c, string[] givenUp, WebhookPage[] acknowledged) =>
-        new(c.ProjectKey, c.CohortKey, SyncsPlayed: 2, Paused: false, Expected: new([DistinctId.Of("a")]),
+    static CohortOutcome Outcome(TestCohort c, bool? existedBefore, string[] givenUp, WebhookPage[] acknowledged) =>
+        new(c.ProjectKey, c.CohortKey, existedBefore, SyncsPlayed: 2, SyncsSucceeded: 1, Paused: false, Expected: new([DistinctId.Of("a")]),
             GivenUpButDelivered: givenUp, Acknowledged: acknowledged);
 
     async Task<CohortDivergence> CheckAsync(CohortOutcome outcome)
@@ -98,6 +105,24 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task A_rerun_whose_syncs_all_fail_blames_the_earlier_runs_state_not_the_service()
+    {
+        var project = SimulateRunner.NewProject("leftover");
+        string[] Args(params string[] more) =>
+            ["--project", project, "--cohorts", "1", "--size", "10", "--syncs", "1", "--time-scale", "0", "--seed", "12", .. more];
+        var first = await SimulateRunner.RunAsync(Args("--url", fx.A.WebhookUrl()));
+        Assert.True(first.ExitCode == ExitCodes.Converged, first.ToString());
+
+        // The same cohort again, but no call reaches the service: it still holds the first run's members.
+        var second = await SimulateRunner.RunAsync(
+            Args("--url", "http://127.0.0.1:9/webhook", "--api-url", fx.A.BaseAddress.ToString(), "--timeout", "2"));
+
+        Assert.True(second.ExitCode == ExitCodes.Diverged, second.ToString());
+        Assert.Contains("the cohort existed before this run and no sync of this run was committed to replace what it held then", second.Output);
+        Assert.Contains("that, not a receiver fault, is the likely cause", second.Output);
+    }
+
+    [Fact]
     public async Task A_cohort_whose_every_sync_failed_is_expected_absent()
     {
         var project = SimulateRunner.NewProject("unreached");
@@ -113,5 +138,8 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
         var syncs = result.Summary!.Value.GetProperty("syncs");
         Assert.Equal(2, syncs.GetProperty("failed").GetInt32());
         Assert.Equal(12, result.Summary!.Value.GetProperty("answersSeen").GetProperty("no answer").GetInt32());
+        // No connection was ever made: no copy reached the service.
+        Assert.Equal(0, result.Summary!.Value.GetProperty("deliveries").GetInt64());
+        Assert.Contains("; 0 copies answered by the service", result.Output);
     }
 }
