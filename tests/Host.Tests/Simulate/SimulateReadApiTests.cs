@@ -49,7 +49,7 @@ public sealed class SimulateReadApiTests(HostFixture fx)
 
         var refused = await SimulateRunner.RunAsync(Args());
         Assert.True(refused.ExitCode == ExitCodes.NotChecked, refused.ToString());
-        Assert.Contains("answered 400 (limit must be between 1 and 100): --read-limit 1000 is more than the service allows", refused.Output);
+        Assert.Contains("answered 400 (limit must be a whole number between 1 and 100): --read-limit 1000 is more than the service allows", refused.Output);
 
         // 250 members in pages of 100: the cursor is followed to the end.
         var lowered = await SimulateRunner.RunAsync(Args("--read-limit", "100"));
