@@ -82,4 +82,24 @@ public sealed class StartupTests(HostFixture fx)
         }));
         Assert.Contains("Api:DefaultPageSize (500) must not be over Api:MaxPageSize (100)", error.Message);
     }
+
+    [Fact]
+    public async Task A_private_server_whose_port_is_taken_says_so()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var folder = Path.Combine(Path.GetTempPath(), $"cohortsync-port-{Guid.NewGuid():N}");
+        try
+        {
+            var options = new Configuration.LocalPostgresOptions { DataDirectory = folder, Port = port };
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(
+                () => Database.LocalPostgres.EnsureStartedAsync(options, "postgres", _ => { }));
+            Assert.Contains($"127.0.0.1:{port} is already in use", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

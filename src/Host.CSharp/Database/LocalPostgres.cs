@@ -36,8 +36,10 @@ public static class LocalPostgres
             log($"starting the local PostgreSQL in {data} on 127.0.0.1:{options.Port}");
             var start = Run(bin, "pg_ctl", osUser, "-D", data, "-l", Path.Combine(data, "server.log"), "-w", "-t", "120", "start");
             if (start.ExitCode != 0)
-                throw new InvalidOperationException(
-                    $"the local PostgreSQL did not start (see {Path.Combine(data, "server.log")}): {start.Output}");
+                throw new InvalidOperationException(PortTaken(data)
+                    ? $"the local PostgreSQL did not start: 127.0.0.1:{options.Port} is already in use (another checkout's " +
+                      $"server, perhaps: stop it with pg_ctl -D <its data folder> stop, or set LocalPostgres:Port)"
+                    : $"the local PostgreSQL did not start (see {Path.Combine(data, "server.log")}): {start.Output}");
         }
 
         var server = new NpgsqlConnectionStringBuilder
@@ -47,6 +49,16 @@ public static class LocalPostgres
         await CreateDatabaseIfMissingAsync(server.ConnectionString, database);
         server.Database = database;
         return server.ConnectionString;
+    }
+
+    /// <summary>True when the server's last start failed to bind its port (the log is the only place that says so).</summary>
+    static bool PortTaken(string data)
+    {
+        var logFile = Path.Combine(data, "server.log");
+        if (!File.Exists(logFile))
+            return false;
+        var tail = File.ReadLines(logFile).TakeLast(20);
+        return tail.Any(line => line.Contains("Address already in use", StringComparison.Ordinal));
     }
 
     /// <summary>The folder under the checkout (found by CohortSync.sln), else under the user's home.</summary>
