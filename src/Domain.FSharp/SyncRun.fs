@@ -109,7 +109,6 @@ let playAsync (settings: Settings) (network: Network) (inFlight: int) (sync: Pla
     let calls = List<CallRecord>()
     let next = ref -1
     let stopped = ref 0
-    let verdicts = List<Verdict>()
 
     let rec callPage (page: WebhookPage) (attempt: int) : Task<Verdict> =
         task {
@@ -141,7 +140,6 @@ let playAsync (settings: Settings) (network: Network) (inFlight: int) (sync: Pla
 
             while index < sync.Pages.Length && Volatile.Read &stopped.contents = 0 do
                 let! verdict = callPage sync.Pages[index] 1
-                lock verdicts (fun () -> verdicts.Add verdict)
 
                 if verdict <> Verdict.Accepted then
                     Volatile.Write(&stopped.contents, 1)
@@ -153,10 +151,11 @@ let playAsync (settings: Settings) (network: Network) (inFlight: int) (sync: Pla
         do! Task.WhenAll [| for _ in 1 .. max 1 inFlight -> worker () |]
         let! late = network.FlushAsync()
 
+        // A page's last call carries its final verdict; only those can pause or give up.
         let outcome =
-            match verdicts |> Seq.tryPick (function Verdict.Pause s -> Some s | _ -> None) with
+            match calls |> Seq.tryPick (fun c -> match c.Verdict with Verdict.Pause s -> Some s | _ -> None) with
             | Some status -> Paused status
-            | None when verdicts |> Seq.contains Verdict.GiveUp -> Failed
+            | None when calls |> Seq.exists (fun c -> c.Verdict = Verdict.GiveUp) -> Failed
             | None -> Succeeded
 
         return

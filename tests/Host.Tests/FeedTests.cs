@@ -130,7 +130,7 @@ public sealed class FeedTests(HostFixture fx)
         await using (var tx = await connection.BeginTransactionAsync())
         {
             // No such cohort or session: only the lock and what comes with it matter here.
-            await ReadSideCommit.RunAsync(connection, tx, cohort: -1, session: -1, entered: 1, exited: 0);
+            await ReadSideCommit.TakeFeedPositionAsync(connection, tx, session: -1, transitions: 1);
             Assert.Equal("10s", await connection.ExecuteScalarAsync<string>("SHOW idle_in_transaction_session_timeout", transaction: tx));
             await tx.RollbackAsync();
         }

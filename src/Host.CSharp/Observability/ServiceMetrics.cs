@@ -20,8 +20,8 @@ public sealed class ServiceMetrics
     internal static readonly string[] RejectionReasons =
         ["unauthorized", "too_large", "invalid_body", "forbidden_project", "action_conflict", "unavailable", "internal_error"];
 
-    static readonly string[] SessionKinds = ["full", "diff"];
-    static readonly string[] TransitionKinds = ["entered", "exited"];
+    static readonly string[] SessionKinds = [SessionKind.Full.ToString(), SessionKind.Diff.ToString()];
+    static readonly string Entered = TransitionKind.Entered.ToString(), Exited = TransitionKind.Exited.ToString();
     static readonly string[] RetentionResults = ["completed", "skipped", "failed"];
     static readonly string[] RetentionTables = ["staged_member", "transition", "sync_session", "rejected_request"];
 
@@ -77,8 +77,8 @@ public sealed class ServiceMetrics
             sessionsCommitted.WithLabels(kind);
             membersApplied.WithLabels(kind);
         }
-        foreach (var kind in TransitionKinds)
-            transitions.WithLabels(kind);
+        transitions.WithLabels(Entered);
+        transitions.WithLabels(Exited);
         foreach (var result in RetentionResults)
             retentionPasses.WithLabels(result);
         foreach (var table in RetentionTables)
@@ -106,8 +106,8 @@ public sealed class ServiceMetrics
                     if (commit is not null)
                     {
                         membersApplied.WithLabels(kind).Inc(commit.MembersApplied);
-                        transitions.WithLabels("entered").Inc(commit.Entered);
-                        transitions.WithLabels("exited").Inc(commit.Exited);
+                        transitions.WithLabels(Entered).Inc(commit.Entered);
+                        transitions.WithLabels(Exited).Inc(commit.Exited);
                     }
                     break;
             }

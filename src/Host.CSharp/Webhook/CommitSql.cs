@@ -87,7 +87,8 @@ static class CommitSql
         UPDATE sync_session
         SET state = 'committed', committed_at = now(), entered_count = @entered, exited_count = @exited
         WHERE session_key = @session;
-        UPDATE cohort SET last_committed_at = now() WHERE cohort_key = @cohort;
+        -- The cohort row is locked by this transaction: counting changes here is exact.
+        UPDATE cohort SET last_committed_at = now(), member_count = member_count + @entered - @exited WHERE cohort_key = @cohort;
         DELETE FROM staged_member
         WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
         """;
@@ -105,7 +106,7 @@ static class CommitSql
             Finish, new { cohort, session, entered = (int)counts.entered, exited = (int)counts.exited }, tx, commandTimeout: 0);
 
         // Last, so that the feed's lock is held only for the moment before COMMIT.
-        await ReadSideCommit.RunAsync(connection, tx, cohort, session, counts.entered, counts.exited);
+        await ReadSideCommit.TakeFeedPositionAsync(connection, tx, session, counts.entered + counts.exited);
         return new CommitCounts(counts.entered, counts.exited, counts.applied);
     }
 }

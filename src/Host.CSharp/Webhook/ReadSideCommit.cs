@@ -3,10 +3,7 @@ using Npgsql;
 
 namespace CohortSync.Host.Webhook;
 
-/// <summary>
-/// What a commit keeps for readers, as the last step of its transaction: the cohort's member count,
-/// and the commit's place in the change feed.
-/// </summary>
+/// <summary>The commit's place in the change feed, taken as the last step of its transaction.</summary>
 static class ReadSideCommit
 {
     // Any constant, used for nothing else (the migration lock is another).
@@ -39,15 +36,10 @@ static class ReadSideCommit
         UPDATE sync_session SET commit_position = nextval('commit_position_seq') WHERE session_key = @session;
         """;
 
-    public static async Task RunAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long cohort, long session, long entered, long exited)
+    public static async Task TakeFeedPositionAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long session, long transitions)
     {
-        // The cohort row is already locked by this transaction: counting changes here is exact.
-        await connection.ExecuteAsync(
-            "UPDATE cohort SET member_count = member_count + @entered - @exited WHERE cohort_key = @cohort",
-            new { cohort, entered, exited }, tx);
-
         // A commit that changed nothing adds nothing to the feed, and need not wait for other commits.
-        if (entered + exited > 0)
+        if (transitions > 0)
             await connection.ExecuteAsync(TakeFeedPosition, new { lockKey = FeedLockKey, session }, tx, commandTimeout: 0);
     }
 }

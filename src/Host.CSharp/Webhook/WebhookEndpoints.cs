@@ -104,12 +104,14 @@ public static class WebhookEndpoints
                     action, e);
             }
 
+            // The domain says what each outcome is answered with (the sender model judges the same statuses).
             metrics.PageDecided(page.Action, decision.Outcome);
+            var status = decision.Outcome.HttpStatus;
             if (decision.Outcome is SessionAssembly.PageOutcome.ActionConflict conflict)
-                return Refuse(about with { Status = 409, Reason = "action_conflict", Message = conflict.Message }, action);
+                return Refuse(about with { Status = status, Reason = "action_conflict", Message = conflict.Message }, action);
 
-            Log(LogLevel.Information, decision.Outcome.ToString(), StatusCodes.Status200OK);
-            return TypedResults.Json(WebhookReply.Success(action), statusCode: StatusCodes.Status200OK);
+            Log(LogLevel.Information, decision.Outcome.ToString(), status);
+            return TypedResults.Json(WebhookReply.Success(action), statusCode: status);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
