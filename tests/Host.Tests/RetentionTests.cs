@@ -38,7 +38,7 @@ public sealed class RetentionTests(HostFixture fx)
                 SET first_page_at = first_page_at - @age, last_page_at = last_page_at - @age, committed_at = committed_at - @age
                 FROM s WHERE x.session_key = s.session_key
             )
-            UPDATE transition t SET recorded_at = recorded_at - @age FROM s WHERE @transitionsToo AND t.session_key = s.session_key
+            UPDATE transition_chunk t SET recorded_at = recorded_at - @age FROM s WHERE @transitionsToo AND t.session_key = s.session_key
             """,
             new { c.Project, c.Cohort, session, age, transitionsToo });
 
@@ -87,12 +87,12 @@ public sealed class RetentionTests(HostFixture fx)
         await client.PostOkAsync(d.Members("s2", 1, 1, "m", "n"));
         await AgeSessionAsync(database, d, "s1", Days40, transitionsToo: false);
 
-        // Staged rows no page claims (2 hours, and just now).
+        // Staged pages no page record claims (2 hours, and just now).
         await Db.ExecuteAsync(database,
             """
-            INSERT INTO staged_member (upload_id, ordinal, distinct_id, properties, staged_at) VALUES
-                (nextval('upload_id_seq'), 0, 'unclaimed-old', '{}', now() - interval '2 hours'),
-                (nextval('upload_id_seq'), 0, 'unclaimed-new', '{}', now());
+            INSERT INTO staged_page (upload_id, distinct_ids, properties, staged_at) VALUES
+                (nextval('upload_id_seq'), '{unclaimed-old}', '{"{}"}', now() - interval '2 hours'),
+                (nextval('upload_id_seq'), '{unclaimed-new}', '{"{}"}', now());
             INSERT INTO rejected_request (received_at, status, reason, message) VALUES
                 (now() - interval '40 days', 400, 'invalid_body', 'old'),
                 (now() - interval '29 days', 400, 'invalid_body', 'recent');
@@ -120,7 +120,7 @@ public sealed class RetentionTests(HostFixture fx)
 
         await using var connection = new NpgsqlConnection(database);
         Assert.Equal(["unclaimed-new"], await connection.QueryAsync<string>(
-            "SELECT distinct_id FROM staged_member WHERE distinct_id IN ('unclaimed-old', 'unclaimed-new')"));
+            "SELECT sp.distinct_ids[1] FROM staged_page sp WHERE sp.distinct_ids[1] IN ('unclaimed-old', 'unclaimed-new')"));
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>(
             "SELECT (SELECT count(*) FROM session_page WHERE session_key = ANY(@deletedKeys)) + (SELECT count(*) FROM session_action WHERE session_key = ANY(@deletedKeys))",
             new { deletedKeys }));
@@ -186,12 +186,11 @@ public sealed class RetentionTests(HostFixture fx)
     }
 
     /// <summary>
-    /// Looking for unclaimed staged members must not read every member of the syncs under way (a pass
-    /// every 10 minutes over the million staged rows of a large sync): it visits each upload once, through
-    /// the staged_member (upload_id) index, and reads only the rows of uploads no page claims.
+    /// Looking for unclaimed staged pages must not read the members of the syncs under way (a pass every
+    /// 10 minutes over the million members of a large sync): a staged page is one row, whatever its size.
     /// </summary>
     [Fact]
-    public async Task Looking_for_unclaimed_staged_members_does_not_read_the_members_of_pages_under_way()
+    public async Task Looking_for_unclaimed_staged_pages_reads_one_row_per_page_under_way()
     {
         var (host, database) = await StartAsync();
         await using var _ = host;
@@ -200,22 +199,23 @@ public sealed class RetentionTests(HostFixture fx)
         await host.Client.PostOkAsync(c.Members("s1", 2, 3, Users.Ids("v", 2000)));
         await Db.ExecuteAsync(database,
             """
-            INSERT INTO staged_member (upload_id, ordinal, distinct_id, properties, staged_at)
-            VALUES (nextval('upload_id_seq'), 0, 'unclaimed', '{}', now() - interval '2 hours');
-            ANALYZE staged_member;
+            INSERT INTO staged_page (upload_id, distinct_ids, properties, staged_at)
+            VALUES (nextval('upload_id_seq'), '{unclaimed}', '{"{}"}', now() - interval '2 hours');
+            ANALYZE staged_page;
             """);
 
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
+        Assert.Equal(4001, await connection.ExecuteScalarAsync<long>("SELECT sum(cardinality(distinct_ids)) FROM staged_page"));
         await using var tx = await connection.BeginTransactionAsync();
         var plan = await connection.ExecuteScalarAsync<string>(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + RetentionSql.UnclaimedStagedMembers,
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + RetentionSql.UnclaimedStagedPages,
             new { batch = 1000, grace = TimeSpan.FromMinutes(60) }, tx);
         await tx.RollbackAsync();
 
         using var doc = JsonDocument.Parse(plan!);
-        var read = RowsRead(doc.RootElement[0].GetProperty("Plan"), "staged_member");
-        Assert.True(read < 50, $"{read} staged_member rows read to find 1 unclaimed among 4,001: {plan}");
+        var read = RowsRead(doc.RootElement[0].GetProperty("Plan"), "staged_page");
+        Assert.True(read < 20, $"{read} staged_page rows read to find 1 unclaimed page among 3 (4,001 members): {plan}");
     }
 
     /// <summary>Rows a plan's nodes on <paramref name="table"/> produced or filtered out, over all their loops.</summary>

@@ -32,8 +32,8 @@ public sealed class SimpleSyncScenarioTests(HostFixture fx)
             new[] { "s1:entered:A", "s1:entered:B", "s1:entered:C", "s1:entered:D", "s2:entered:E", "s2:entered:F", "s2:exited:B", "s2:exited:D" },
             transitions.Select(t => t.ToString()).Order(StringComparer.Ordinal));
         // Session 1's changes come before session 2's.
-        Assert.True(transitions.Where(t => t.session_id == "s1").Max(t => t.transition_id)
-                    < transitions.Where(t => t.session_id == "s2").Min(t => t.transition_id));
+        Assert.True(transitions.Where(t => t.session_id == "s1").Max(t => t.commit_position)
+                    < transitions.Where(t => t.session_id == "s2").Min(t => t.commit_position));
 
         var sessions = await Db.SessionsAsync(fx.ConnectionString, c);
         Assert.Equal(

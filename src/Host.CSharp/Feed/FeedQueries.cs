@@ -44,8 +44,11 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
             sessions.Add("s.exited_count IS DISTINCT FROM 0");
 
         // Sessions in commit order; of each, at most a page of its transitions in distinct-id order,
-        // starting after the cursor's user within the cursor's own commit. Each step is an index range
-        // scan, so a page costs the same at the start of a commit of a million users as at its end.
+        // starting after the cursor's user within the cursor's own commit. A commit's transitions are
+        // chunks of up to 1,000 in distinct-id order (db/0005_bulk_storage.sql): the chunk holding the
+        // cursor is found through the (session_key, chunk) key and last_id, and (chunk, position) is
+        // distinct-id order, so a page unnests a chunk or two and costs the same at the start of a
+        // commit of a million users as at its end.
         // The head is read by the same statement, and so from the same snapshot, as the page.
         var sql = $"""
             SELECT h.head, e.*
@@ -55,12 +58,14 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
                 FROM sync_session s
                 JOIN cohort c ON c.cohort_key = s.cohort_key
                 CROSS JOIN LATERAL (
-                    SELECT t.distinct_id, t.kind, t.recorded_at
-                    FROM transition t
-                    WHERE t.session_key = s.session_key
-                      AND t.distinct_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
-                      {(filter.Kind is null ? "" : "AND t.kind = @kind")}
-                    ORDER BY t.distinct_id
+                    SELECT u.distinct_id, u.kind, ch.recorded_at
+                    FROM transition_chunk ch
+                    CROSS JOIN LATERAL unnest(ch.distinct_ids, ch.kinds) WITH ORDINALITY AS u(distinct_id, kind, n)
+                    WHERE ch.session_key = s.session_key
+                      AND ch.last_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
+                      AND u.distinct_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
+                      {(filter.Kind is null ? "" : "AND u.kind = @kind")}
+                    ORDER BY ch.chunk, u.n
                     LIMIT @take
                 ) t
                 WHERE {string.Join(" AND ", sessions)}

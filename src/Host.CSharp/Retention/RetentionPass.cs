@@ -72,10 +72,10 @@ public sealed class RetentionPass(
     async Task<RetentionReport> DeleteAsync(RetentionOptions o, CancellationToken ct)
     {
         var (abandoned, staged) = await AbandonSessionsAsync(TimeSpan.FromHours(o.OpenSessionGraceHours), o.BatchSize, ct);
-        var unclaimed = await RepeatAsync(RetentionSql.UnclaimedStagedMembers,
+        var unclaimed = await RepeatCountingAsync(RetentionSql.UnclaimedStagedPages,
             new { batch = o.BatchSize, grace = TimeSpan.FromMinutes(o.UploadGraceMinutes) }, o.BatchSize, ct);
         // Transitions before sessions: a session goes only once none of its transitions is kept.
-        var transitions = await RepeatAsync(RetentionSql.OldTransitions,
+        var transitions = await RepeatCountingAsync(RetentionSql.OldTransitions,
             new { batch = o.BatchSize, age = TimeSpan.FromDays(o.TransitionDays) }, o.BatchSize, ct);
         var sessions = await RepeatAsync(RetentionSql.OldSessions,
             new { batch = o.BatchSize, age = TimeSpan.FromDays(o.SessionDays) }, o.BatchSize, ct);
@@ -104,6 +104,24 @@ public sealed class RetentionPass(
             staged += abandoned.staged_members;
         }
         return (sessions, staged);
+    }
+
+    sealed record Deleted(long rows, long items);
+
+    /// <summary>As <see cref="RepeatAsync"/>, for a table whose rows each hold many items (staged pages, transition
+    /// chunks): the batch is in rows, the count returned in items.</summary>
+    async Task<long> RepeatCountingAsync(string sql, object args, int batch, CancellationToken ct)
+    {
+        long total = 0;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            var deleted = await connection.QuerySingleAsync<Deleted>(sql, args);
+            total += deleted.items;
+            if (deleted.rows < batch)
+                return total;
+        }
     }
 
     /// <summary>Runs a batch statement until it deletes less than a whole batch; each run is its own transaction.</summary>

@@ -31,49 +31,46 @@ static class RetentionSql
             WHERE cohort_key = @cohort AND state = 'open' AND last_page_at < now() - @grace
             RETURNING session_key
         ), staged AS (
-            DELETE FROM staged_member
+            DELETE FROM staged_page
             WHERE upload_id IN (SELECT p.upload_id FROM session_page p JOIN abandoned a ON a.session_key = p.session_key)
-            RETURNING 1
+            RETURNING cardinality(distinct_ids) AS members
         )
-        SELECT (SELECT count(*) FROM abandoned) AS sessions, (SELECT count(*) FROM staged) AS staged_members
+        SELECT (SELECT count(*) FROM abandoned) AS sessions, (SELECT COALESCE(sum(members), 0) FROM staged) AS staged_members
         """;
 
     /// <summary>
-    /// Staged members no stored page claims, once <c>@grace</c> old: an upload whose page was never stored.
-    /// (Pages stage and store in one transaction today, so these should not occur; the grace keeps an upload
-    /// still on its way safe should staging ever be committed apart.)
-    /// <para>
-    /// Staged rows are the members of pages under way, up to a million for one large sync, so this must not
-    /// read them. It walks the distinct upload ids instead, one probe of the staged_member (upload_id) index
-    /// each (a loose index scan), checks each against session_page's unique upload_id, and reads only the
-    /// rows of unclaimed uploads. Its cost follows the number of pages under way, not of their members, and
-    /// it needs no index on staged_at, which would cost a write per staged member on the webhook's path.
-    /// </para>
+    /// Staged pages no stored page record claims, once <c>@grace</c> old: an upload whose page was never
+    /// stored. (Pages stage and store in one transaction today, so these should not occur; the grace keeps
+    /// an upload still on its way safe should staging ever be committed apart.) A staged page is one row
+    /// whatever its size, so this reads one row per page under way, never their members. Counts rows
+    /// (<c>pages</c>, the batch) and the members they held.
     /// </summary>
-    public const string UnclaimedStagedMembers = """
-        WITH RECURSIVE upload AS (
-            SELECT min(upload_id) AS id FROM staged_member
-            UNION ALL
-            SELECT (SELECT min(sm.upload_id) FROM staged_member sm WHERE sm.upload_id > u.id)
-            FROM upload u WHERE u.id IS NOT NULL
-        ), unclaimed AS (
-            SELECT u.id FROM upload u
-            WHERE u.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM session_page p WHERE p.upload_id = u.id)
+    public const string UnclaimedStagedPages = """
+        WITH deleted AS (
+            DELETE FROM staged_page WHERE upload_id = ANY(ARRAY(
+                SELECT sp.upload_id FROM staged_page sp
+                WHERE sp.staged_at < now() - @grace
+                  AND NOT EXISTS (SELECT 1 FROM session_page p WHERE p.upload_id = sp.upload_id)
+                LIMIT @batch))
+            RETURNING cardinality(distinct_ids) AS members
         )
-        DELETE FROM staged_member WHERE ctid = ANY(ARRAY(
-            SELECT sm.ctid
-            FROM unclaimed u
-            JOIN staged_member sm ON sm.upload_id = u.id
-            WHERE sm.staged_at < now() - @grace
-            LIMIT @batch))
+        SELECT count(*) AS rows, COALESCE(sum(members), 0) AS items FROM deleted
         """;
 
+    /// <summary>
+    /// Transitions by age, a chunk (up to 1,000 transitions of one commit, all recorded at once) at a
+    /// time. Counts rows (<c>chunks</c>, the batch) and the transitions they held.
+    /// </summary>
     public const string OldTransitions = """
-        DELETE FROM transition WHERE transition_id = ANY(ARRAY(
-            SELECT transition_id FROM transition
-            WHERE recorded_at < now() - @age
-            ORDER BY recorded_at
-            LIMIT @batch))
+        WITH deleted AS (
+            DELETE FROM transition_chunk WHERE (session_key, chunk) IN (
+                SELECT session_key, chunk FROM transition_chunk
+                WHERE recorded_at < now() - @age
+                ORDER BY recorded_at
+                LIMIT @batch)
+            RETURNING cardinality(distinct_ids) AS transitions
+        )
+        SELECT count(*) AS rows, COALESCE(sum(transitions), 0) AS items FROM deleted
         """;
 
     /// <summary>
@@ -90,7 +87,7 @@ static class RetentionSql
             SELECT s.session_key FROM sync_session s
             WHERE s.state <> 'open'
               AND COALESCE(s.committed_at, s.last_page_at) < now() - @age
-              AND NOT EXISTS (SELECT 1 FROM transition t WHERE t.session_key = s.session_key)
+              AND NOT EXISTS (SELECT 1 FROM transition_chunk t WHERE t.session_key = s.session_key)
               AND NOT EXISTS (SELECT 1 FROM sync_session r WHERE r.superseded_by = s.session_key)
               AND (s.state <> 'committed' OR EXISTS (
                     SELECT 1 FROM sync_session n

@@ -3,14 +3,13 @@ using CohortSync.Domain;
 using CohortSync.Host.Observability;
 using Dapper;
 using Npgsql;
-using NpgsqlTypes;
 using static CohortSync.Domain.SessionAssembly;
 
 namespace CohortSync.Host.Webhook;
 
 /// <summary>
 /// Stores a page and carries out what the domain decides, in one transaction. The page's members are
-/// copied in before the cohort is locked, so pages of one session stage in parallel; the decision and
+/// staged before the cohort is locked, so pages of one session stage in parallel; the decision and
 /// its effects run under the cohort's row lock, so two processes never both record or commit a page.
 /// </summary>
 public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metrics)
@@ -20,8 +19,7 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
 
-        var uploadId = await connection.ExecuteScalarAsync<long>("SELECT nextval('upload_id_seq')", transaction: tx);
-        await StageMembersAsync(connection, uploadId, page.Members, ct);
+        var uploadId = await StagedPage.InsertAsync(connection, tx, page.Members, ct);
 
         // From here on the request's cancellation is not passed on: once the cohort is locked the work
         // runs to its end, so that a sender who gave up (and will retry) does not throw away a commit.
@@ -55,7 +53,7 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
                     await connection.ExecuteAsync(
                         """
                         UPDATE sync_session SET state = 'superseded', superseded_by = @by WHERE session_key = @session;
-                        DELETE FROM staged_member
+                        DELETE FROM staged_page
                         WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
                         """,
                         new { session = keys[superseded.SessionId], by = keys[superseded.By] }, tx);
@@ -63,7 +61,7 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
                 case Event.ActionRestarted restarted:
                     await connection.ExecuteAsync(
                         """
-                        DELETE FROM staged_member
+                        DELETE FROM staged_page
                         WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session AND action = @action);
                         DELETE FROM session_page WHERE session_key = @session AND action = @action;
                         UPDATE session_action SET total_pages = @total WHERE session_key = @session AND action = @action;
@@ -103,34 +101,6 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
         metrics.SessionEventsCommitted(decision.Events, commit, commit is null ? TimeSpan.Zero : Stopwatch.GetElapsedTime(commitStarted));
         return decision;
     }
-
-    static async Task StageMembersAsync(NpgsqlConnection connection, long uploadId, Member[] members, CancellationToken ct)
-    {
-        if (members.Length == 0)
-            return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            """
-            COPY staged_member (upload_id, ordinal, distinct_id, email, first_name, last_name, phone_number, properties)
-            FROM STDIN (FORMAT BINARY)
-            """, ct);
-        for (var i = 0; i < members.Length; i++)
-        {
-            var m = members[i];
-            await copy.StartRowAsync(ct);
-            await copy.WriteAsync(uploadId, NpgsqlDbType.Bigint, ct);
-            await copy.WriteAsync(i, NpgsqlDbType.Integer, ct);
-            await copy.WriteAsync(m.DistinctId.Value, NpgsqlDbType.Text, ct);
-            await WriteOptionalAsync(copy, m.EmailOrNull, ct);
-            await WriteOptionalAsync(copy, m.FirstNameOrNull, ct);
-            await WriteOptionalAsync(copy, m.LastNameOrNull, ct);
-            await WriteOptionalAsync(copy, m.PhoneNumberOrNull, ct);
-            await copy.WriteAsync(m.Properties, NpgsqlDbType.Jsonb, ct);
-        }
-        await copy.CompleteAsync(ct);
-    }
-
-    static Task WriteOptionalAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct) =>
-        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, NpgsqlDbType.Text, ct);
 
     /// <summary>Creates the cohort if new and locks its row until the transaction ends.</summary>
     static Task<long> LockCohortAsync(NpgsqlConnection connection, NpgsqlTransaction tx, WebhookPage page) =>

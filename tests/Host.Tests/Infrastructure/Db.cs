@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace CohortSync.Host.Tests.Infrastructure;
 
-public sealed record TransitionRow(long transition_id, string session_id, string kind, string distinct_id)
+public sealed record TransitionRow(long commit_position, string session_id, string kind, string distinct_id)
 {
     public override string ToString() => $"{session_id}:{kind}:{distinct_id}";
 }
@@ -24,12 +24,12 @@ public static class Db
         await using var connection = new NpgsqlConnection(connectionString);
         return (await connection.QueryAsync<TransitionRow>(
             """
-            SELECT t.transition_id, s.session_id, t.kind, t.distinct_id
+            SELECT s.commit_position, s.session_id, t.kind, t.distinct_id
             FROM transition t
             JOIN cohort c ON c.cohort_key = t.cohort_key
             JOIN sync_session s ON s.session_key = t.session_key
             WHERE c.project_id = @Project AND c.cohort_id = @Cohort
-            ORDER BY t.transition_id
+            ORDER BY s.commit_position, t.kind DESC, t.distinct_id
             """, cohort)).ToList();
     }
 
@@ -56,8 +56,9 @@ public static class Db
         return await connection.ExecuteScalarAsync<long>(
             """
             SELECT count(*)
-            FROM staged_member sm
-            JOIN session_page p ON p.upload_id = sm.upload_id
+            FROM staged_page sp
+            CROSS JOIN LATERAL unnest(sp.distinct_ids) AS sm(distinct_id)
+            JOIN session_page p ON p.upload_id = sp.upload_id
             JOIN sync_session s ON s.session_key = p.session_key
             JOIN cohort c ON c.cohort_key = s.cohort_key
             WHERE c.project_id = @Project AND c.cohort_id = @Cohort AND s.session_id = @sessionId
