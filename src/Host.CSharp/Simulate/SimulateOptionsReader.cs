@@ -109,7 +109,8 @@ public sealed class SimulateOptionsReader
 
     readonly Option<int> diff = new("--diff")
     {
-        Description = "With --load: changes in the diff sync, half users entering and half leaving; 0 plays no diff sync",
+        Description = "With --load: changes in the diff sync, half users entering and half leaving; 0 plays no diff sync "
+                      + "[default: 10000, or --size when smaller]",
         DefaultValueFactory = _ => Defaults.Diff,
     };
 
@@ -192,7 +193,8 @@ public sealed class SimulateOptionsReader
     /// <summary>The diff's size; in load mode, also what does not apply to it (it has no faults, one cohort, one pass).</summary>
     int LoadChanges(ParseResult parsed, bool loadMode, int members, List<string> problems)
     {
-        var changes = parsed.GetValue(diff);
+        // The default is never refused: a small cohort gets a smaller diff.
+        var changes = Given(parsed, diff) ? parsed.GetValue(diff) : Math.Min(parsed.GetValue(diff), Math.Max(members, 0));
         if (!loadMode)
         {
             if (Given(parsed, diff))
