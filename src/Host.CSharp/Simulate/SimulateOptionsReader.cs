@@ -110,8 +110,7 @@ public sealed class SimulateOptionsReader
     readonly Option<int> diff = new("--diff")
     {
         Description = "With --load: changes in the diff sync, half users entering and half leaving; 0 plays no diff sync "
-                      + "[default: 10000, or --size when smaller]",
-        DefaultValueFactory = _ => Defaults.Diff,
+                      + $"[default: {Defaults.Diff}, or --size when smaller]",
     };
 
     public IEnumerable<Option> All =>
@@ -194,7 +193,7 @@ public sealed class SimulateOptionsReader
     int LoadChanges(ParseResult parsed, bool loadMode, int members, List<string> problems)
     {
         // The default is never refused: a small cohort gets a smaller diff.
-        var changes = Given(parsed, diff) ? parsed.GetValue(diff) : Math.Min(parsed.GetValue(diff), Math.Max(members, 0));
+        var changes = Given(parsed, diff) ? parsed.GetValue(diff) : Math.Min(Defaults.Diff, Math.Max(members, 0));
         if (!loadMode)
         {
             if (Given(parsed, diff))
