@@ -105,7 +105,8 @@ public static class BenchReport
         string[] Sync(string name, JsonNode load, string sync) =>
         [
             name, Format(load, "F1", sync, "pagesPerSecond"), Format(load, "N0", sync, "membersPerSecond"), Format(load, "F2", sync, "pushSeconds"),
-            Format(load, "F3", sync, "lastAckToVisibleSeconds"), Format(load, "F2", sync, "firstRequestToCommittedSeconds"),
+            $"{Format(load, "F3", sync, "lastAckToVisibleSeconds")} ({Number(load, sync, "readsUntilVisible")} read(s))",
+            Format(load, "F2", sync, "firstRequestToCommittedSeconds"),
             $"{Format(load, "F1", sync, "ackLatency", "p50")} / {Format(load, "F1", sync, "ackLatency", "p95")} / "
             + $"{Format(load, "F1", sync, "ackLatency", "p99")} / {Format(load, "F1", sync, "ackLatency", "max")}",
             Format(load, "F1", sync, "lastPageMs"),

@@ -12,20 +12,21 @@ public static class CommitWatch
     static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
 
     /// <summary>The timestamp of the first answer that showed <paramref name="session"/> as the cohort's latest session,
-    /// committed, and what that answer said (its member count is checked afterwards).</summary>
-    public static async Task<(long VisibleAt, CohortState State)> UntilCommittedAsync(
+    /// committed, what that answer said (its member count is checked afterwards), and how many reads it took (1: the
+    /// commit was done when the last page was acknowledged).</summary>
+    public static async Task<(long VisibleAt, CohortState State, int Reads)> UntilCommittedAsync(
         LoadClient client, string project, string cohort, string session, TimeSpan timeout, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         CohortState? seen = null;
-        while (true)
+        for (var reads = 1; ; reads++)
         {
             seen = await client.CohortAsync(project, cohort, ct);
             var at = Stopwatch.GetTimestamp();
             if (seen is { } s && s.LastSessionId == session)
             {
                 if (s.LastSessionState == "committed")
-                    return (at, s);
+                    return (at, s, reads);
                 if (s.LastSessionState == "superseded")
                     throw new LoadAbortedException($"session {session} was superseded instead of committing");
             }

@@ -102,9 +102,9 @@ public static class LoadRun
             await progressLoop;
         }
 
-        var (visibleAt, state) = await CommitWatch.UntilCommittedAsync(
+        var (visibleAt, state, reads) = await CommitWatch.UntilCommittedAsync(
             client, project.Value, cohort.Value, sync.SessionId.Value, options.CallTimeout, ct);
-        var figures = SyncFigures.Of(sync, push, visibleAt);
+        var figures = SyncFigures.Of(sync, push, visibleAt, reads);
         await progress.WriteLineAsync(
             $"simulate --load: {name} committed, {state.MemberCount:N0} members (expected {expectedCount:N0}), "
             + $"{figures.FirstRequestToCommittedSeconds:F2} s after its first request");

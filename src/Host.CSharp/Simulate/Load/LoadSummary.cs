@@ -14,16 +14,16 @@ public sealed record LoadSettings(
 /// visible through the read API. Throughput is over the push.</summary>
 public sealed record SyncFigures(
     string SessionId, int Pages, long Members, double PushSeconds, double LastAckToVisibleSeconds, double FirstRequestToCommittedSeconds,
-    double PagesPerSecond, double MembersPerSecond, LatencyMs AckLatency, double LastPageMs)
+    double PagesPerSecond, double MembersPerSecond, LatencyMs AckLatency, double LastPageMs, int ReadsUntilVisible)
 {
-    public static SyncFigures Of(RenderedSync sync, Push push, long visibleAt)
+    public static SyncFigures Of(RenderedSync sync, Push push, long visibleAt, int readsUntilVisible)
     {
         var seconds = Math.Max(push.Seconds, 1e-6);
         return new SyncFigures(
             sync.SessionId.Value, sync.Pages, sync.Members, push.Seconds,
             Stopwatch.GetElapsedTime(push.LastAcknowledged, visibleAt).TotalSeconds,
             Stopwatch.GetElapsedTime(push.FirstSent, visibleAt).TotalSeconds,
-            sync.Pages / seconds, sync.Members / seconds, Latency(push.LatenciesMs), push.LatenciesMs[^1]);
+            sync.Pages / seconds, sync.Members / seconds, Latency(push.LatenciesMs), push.LatenciesMs[^1], readsUntilVisible);
     }
 
     /// <summary>Nearest-rank percentiles, as <c>simulate</c> reports its own.</summary>
@@ -98,7 +98,7 @@ public sealed class LoadSummary(LoadSettings settings)
         var l = f.AckLatency;
         w.WriteLine(string.Create(c,
             $"  {name,-14} {f.Pages:N0} pages, {f.Members:N0} members pushed in {f.PushSeconds:F2} s ({f.PagesPerSecond:N1} pages/s, "
-            + $"{f.MembersPerSecond:N0} members/s); last ack to visible {f.LastAckToVisibleSeconds:F3} s; first request to committed "
+            + $"{f.MembersPerSecond:N0} members/s); last ack to visible {f.LastAckToVisibleSeconds:F3} s ({f.ReadsUntilVisible} read(s)); first request to committed "
             + $"{f.FirstRequestToCommittedSeconds:F2} s"));
         w.WriteLine(string.Create(c,
             $"  {"",-14} ack latency p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms; last page {f.LastPageMs:F1} ms"));
