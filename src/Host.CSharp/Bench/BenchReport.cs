@@ -105,7 +105,7 @@ public static class BenchReport
         string[] Sync(string name, JsonNode load, string sync) =>
         [
             name, Format(load, "F1", sync, "pagesPerSecond"), Format(load, "N0", sync, "membersPerSecond"), Format(load, "F2", sync, "pushSeconds"),
-            $"{Format(load, "F3", sync, "lastAckToVisibleSeconds")} ({Number(load, sync, "readsUntilVisible")} read(s))",
+            $"{Format(load, "F3", sync, "lastAckToVisibleSeconds")} ({Reads(Number(load, sync, "readsUntilVisible"))})",
             Format(load, "F2", sync, "firstRequestToCommittedSeconds"),
             $"{Format(load, "F1", sync, "ackLatency", "p50")} / {Format(load, "F1", sync, "ackLatency", "p95")} / "
             + $"{Format(load, "F1", sync, "ackLatency", "p99")} / {Format(load, "F1", sync, "ackLatency", "max")}",
@@ -170,6 +170,8 @@ public static class BenchReport
     }
 
     static string Format(JsonNode node, string format, params string[] path) => Number(node, path).ToString(format, C);
+
+    static string Reads(double reads) => reads == 1 ? "1 read" : string.Create(C, $"{reads:N0} reads");
 
     static string Seconds(double seconds) => seconds.ToString("F2", C) + " s";
 }

@@ -98,7 +98,7 @@ public sealed class LoadSummary(LoadSettings settings)
         var l = f.AckLatency;
         w.WriteLine(string.Create(c,
             $"  {name,-14} {f.Pages:N0} pages, {f.Members:N0} members pushed in {f.PushSeconds:F2} s ({f.PagesPerSecond:N1} pages/s, "
-            + $"{f.MembersPerSecond:N0} members/s); last ack to visible {f.LastAckToVisibleSeconds:F3} s ({f.ReadsUntilVisible} read(s)); first request to committed "
+            + $"{f.MembersPerSecond:N0} members/s); last ack to visible {f.LastAckToVisibleSeconds:F3} s ({(f.ReadsUntilVisible == 1 ? "1 read" : $"{f.ReadsUntilVisible} reads")}); first request to committed "
             + $"{f.FirstRequestToCommittedSeconds:F2} s"));
         w.WriteLine(string.Create(c,
             $"  {"",-14} ack latency p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms; last page {f.LastPageMs:F1} ms"));
