@@ -39,7 +39,9 @@ public static class SimulateCommand
                 await error.WriteLineAsync("simulate: see --help");
                 return ExitCodes.BadOptions;
             }
-            return await RunSimulationAsync(read, output, error, cancel);
+            return read.Load
+                ? await Load.LoadRun.RunAsync(read, output, error, cancel)
+                : await RunSimulationAsync(read, output, error, cancel);
         });
 
         var parseResult = root.Parse(["simulate", .. args]);

@@ -63,6 +63,13 @@ public sealed record SimulateOptions
     public string? JsonPath { get; init; }
     public bool Quiet { get; init; }
 
+    /// <summary>Load mode (<c>--load</c>, <see cref="Load.LoadRun"/>): one fault-free full sync of <see cref="Size"/>
+    /// numbered users, then a diff of <see cref="Diff"/> changes, timed and checked.</summary>
+    public bool Load { get; init; }
+
+    /// <summary>Changes in the load mode's diff sync: half users entering, half leaving; 0 plays no diff sync.</summary>
+    public int Diff { get; init; } = 10_000;
+
     /// <summary>Between two progress lines on stderr.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(3);
 

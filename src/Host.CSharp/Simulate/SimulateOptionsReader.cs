@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CohortSync.Domain;
+using CohortSync.Host.Simulate.Load;
 
 namespace CohortSync.Host.Simulate;
 
@@ -100,10 +101,22 @@ public sealed class SimulateOptionsReader
 
     readonly Option<bool> quiet = new("--quiet") { Description = "No progress lines and no summary on stdout; the summary goes to stderr when the exit code is not 0" };
 
+    readonly Option<bool> load = new("--load")
+    {
+        Description = $"Load mode: one fault-free full sync of --size users [default {LoadRun.DefaultSize}], then a diff of --diff changes, "
+                      + $"timed and checked [--timeout default {LoadRun.DefaultTimeoutSeconds}]",
+    };
+
+    readonly Option<int> diff = new("--diff")
+    {
+        Description = "With --load: changes in the diff sync, half users entering and half leaving; 0 plays no diff sync "
+                      + $"[default: {Defaults.Diff}, or --size when smaller]",
+    };
+
     public IEnumerable<Option> All =>
     [
         url, apiUrl, username, password, user, apiKey, project, cohorts, size, churn, syncs, faultRate, duplicateRate,
-        concurrency, inFlight, seed, timeScale, pageSize, readLimit, timeout, json, quiet,
+        concurrency, inFlight, seed, timeScale, pageSize, readLimit, timeout, json, quiet, load, diff,
     ];
 
     /// <summary>The options, or null with every problem added to <paramref name="problems"/>.</summary>
@@ -117,7 +130,9 @@ public sealed class SimulateOptionsReader
             problems.AddRange(invalid.ErrorValue.Select(p => p.ToString()));
 
         var cohortCount = Between(parsed.GetValue(cohorts), 1, MaxCohorts, "--cohorts", problems);
-        var members = parsed.GetValue(size);
+        var loadMode = parsed.GetValue(load);
+        var members = loadMode && !Given(parsed, size) ? LoadRun.DefaultSize : parsed.GetValue(size);
+        var changes = LoadChanges(parsed, loadMode, members, problems);
         if (members is < 0 or > 10_000_000)
             problems.Add("--size must be between 0 and 10000000 (Mixpanel syncs at most 10 million users a cohort)");
         var perPage = parsed.GetValue(pageSize);
@@ -135,7 +150,7 @@ public sealed class SimulateOptionsReader
         var scale = parsed.GetValue(timeScale);
         if (!double.IsFinite(scale) || scale < 0)
             problems.Add("--time-scale must be 0 or more");
-        var callTimeout = parsed.GetValue(timeout);
+        var callTimeout = loadMode && !Given(parsed, timeout) ? LoadRun.DefaultTimeoutSeconds : parsed.GetValue(timeout);
         if (!double.IsFinite(callTimeout) || callTimeout <= 0 || callTimeout > 3600)
             problems.Add("--timeout must be more than 0 and at most 3600 seconds");
         var seedValue = parsed.GetValue(seed) ?? Random.Shared.Next();
@@ -168,9 +183,36 @@ public sealed class SimulateOptionsReader
             CallTimeout = double.IsFinite(callTimeout) && callTimeout > 0 ? TimeSpan.FromSeconds(callTimeout) : Defaults.CallTimeout,
             JsonPath = jsonPath,
             Quiet = parsed.GetValue(quiet),
+            Load = loadMode,
+            Diff = changes,
         };
         return problems.Count == 0 ? options : null;
     }
+
+    /// <summary>The diff's size; in load mode, also what does not apply to it (it has no faults, one cohort, one pass).</summary>
+    int LoadChanges(ParseResult parsed, bool loadMode, int members, List<string> problems)
+    {
+        // The default is never refused: a small cohort gets a smaller diff.
+        var changes = Given(parsed, diff) ? parsed.GetValue(diff) : Math.Min(Defaults.Diff, Math.Max(members, 0));
+        if (!loadMode)
+        {
+            if (Given(parsed, diff))
+                problems.Add("--diff needs --load");
+            return changes;
+        }
+
+        foreach (var option in new Option[] { cohorts, churn, syncs, faultRate, duplicateRate, concurrency, seed, timeScale, readLimit })
+            if (Given(parsed, option))
+                problems.Add($"{option.Name} does not apply to --load");
+        if (members < 1)
+            problems.Add("--size must be at least 1 with --load");
+        // Half of the changes leave the cohort: there must be that many members to remove.
+        else if (changes < 0 || changes - changes / 2 > members)
+            problems.Add("--diff must be between 0 and twice --size with --load (half of its changes are members leaving)");
+        return changes;
+    }
+
+    static bool Given(ParseResult parsed, Option option) => parsed.GetResult(option) is { Implicit: false };
 
     /// <summary>From --user, or --username with --password or the environment; none at all for an open webhook.</summary>
     BasicCredentials? Credentials(ParseResult parsed, Func<string, string?> environment, List<string> problems)
