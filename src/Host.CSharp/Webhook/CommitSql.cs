@@ -25,12 +25,16 @@ static class CommitSql
     // no JIT compilation, which costs more than it saves on these plans (a diff's 0.5 s budget included).
     const string Settings = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off;";
 
-    // The planner cannot see how many members a session's arrays hold (it guesses 10 per page), so on a
-    // large session it probes an index once per member (measured: 1M probes, 3 s for membership, 10 s for
-    // profiles) where one hash join does it in a fraction. A full copy reads the whole cohort anyway; the
-    // profiles of a large session are read whole past this size. A diff keeps its probes: it is small
-    // next to its cohort.
-    const string PreferHashJoins = "SET LOCAL enable_nestloop = off";
+    // Plans are chosen here, not left to the planner: it cannot see how many members a session's arrays
+    // hold (it guesses 10 a page), and right after a large commit its statistics still describe the cohort
+    // as it was. Measured at 1M: probing an index once per member took 3 s for membership and 10 s for
+    // profiles where one hash join takes a fraction; and a 10,000-change diff right after the first 1M
+    // commit, planned on stale statistics, ran for minutes instead of 0.2 s.
+    //   Whole: a full copy reads the whole cohort anyway (its exits), and a large session's profiles are
+    //   best matched by one hash join.
+    //   Probes: a diff is small next to its cohort, and a small session's profiles few: one index probe each.
+    const string Whole = "SET LOCAL enable_nestloop = off; SET LOCAL enable_seqscan = on";
+    const string Probes = "SET LOCAL enable_nestloop = on; SET LOCAL enable_seqscan = off";
     const long LargeSession = 50_000;
 
     // Full copy: membership becomes exactly the set of the session's `members` ids. The inserts are plain
@@ -112,22 +116,28 @@ static class CommitSql
         {1}
         """;
 
-    const string UpsertProfiles = """
-        WITH latest AS MATERIALIZED ({0}
-        ), updated AS (
-            UPDATE user_profile t
-            SET email = COALESCE(l.email, t.email),
-                first_name = COALESCE(l.first_name, t.first_name),
-                last_name = COALESCE(l.last_name, t.last_name),
-                phone_number = COALESCE(l.phone_number, t.phone_number),
-                properties = t.properties || l.properties,
-                updated_at = now()
-            FROM latest l
-            WHERE t.project_id = @project AND t.distinct_id = l.distinct_id
-              AND (t.email, t.first_name, t.last_name, t.phone_number, t.properties)
-                  IS DISTINCT FROM (COALESCE(l.email, t.email), COALESCE(l.first_name, t.first_name),
-                                    COALESCE(l.last_name, t.last_name), COALESCE(l.phone_number, t.phone_number),
-                                    t.properties || l.properties)
+    // Two statements, each reading the staged profiles once (a CTE read twice would be copied whole first):
+    // the update, then the insert, whose NOT EXISTS then sees every profile the update kept.
+    const string UpdateProfiles = """
+        WITH latest AS ({0}
+        )
+        UPDATE user_profile t
+        SET email = COALESCE(l.email, t.email),
+            first_name = COALESCE(l.first_name, t.first_name),
+            last_name = COALESCE(l.last_name, t.last_name),
+            phone_number = COALESCE(l.phone_number, t.phone_number),
+            properties = t.properties || l.properties,
+            updated_at = now()
+        FROM latest l
+        WHERE t.project_id = @project AND t.distinct_id = l.distinct_id
+          AND (t.email, t.first_name, t.last_name, t.phone_number, t.properties)
+              IS DISTINCT FROM (COALESCE(l.email, t.email), COALESCE(l.first_name, t.first_name),
+                                COALESCE(l.last_name, t.last_name), COALESCE(l.phone_number, t.phone_number),
+                                t.properties || l.properties)
+        """;
+
+    const string InsertProfiles = """
+        WITH latest AS ({0}
         )
         INSERT INTO user_profile (project_id, distinct_id, email, first_name, last_name, phone_number, properties, updated_at)
         SELECT @project, l.distinct_id, l.email, l.first_name, l.last_name, l.phone_number, l.properties, now()
@@ -137,11 +147,10 @@ static class CommitSql
 
     // When no user appears twice in the session (the usual case) there is nothing to choose between, and
     // the sort that chooses (a million wide rows) is skipped.
-    static readonly string UpsertProfilesOfDistinctMembers =
-        string.Format(UpsertProfiles, string.Format(SessionProfiles, "", ""));
+    static readonly string ProfilesOfDistinctMembers = string.Format(SessionProfiles, "", "");
 
-    static readonly string UpsertLatestProfiles = string.Format(UpsertProfiles, string.Format(SessionProfiles,
-        "DISTINCT ON (u.distinct_id)", "ORDER BY u.distinct_id, (p.action = 'remove_members'), p.page_count DESC, u.ordinal DESC"));
+    static readonly string LatestProfiles = string.Format(SessionProfiles,
+        "DISTINCT ON (u.distinct_id)", "ORDER BY u.distinct_id, (p.action = 'remove_members'), p.page_count DESC, u.ordinal DESC");
 
     // Any constant, used for nothing else (the two-key advisory locks do not overlap the one-key ones).
     const int ProfileLockClass = 0x50726f66;
@@ -158,21 +167,42 @@ static class CommitSql
 
     sealed record Counts(long entered, long exited, long distinct_members, long applied);
 
+    /// <summary>
+    /// After a large commit, and before its page is answered: the planner's statistics on membership and
+    /// profiles are brought up to date. Until autovacuum gets to them (a minute or more later) they describe
+    /// the tables as they were, and a diff planned on them (the 10,000-change diff right after the first 1M
+    /// commit, measured) scanned the whole cohort once per change: minutes instead of 0.2 s. ANALYZE samples
+    /// 30,000 rows whatever the size (a fraction of a second) and blocks no writer; if it fails, the commit
+    /// stands and autovacuum does it later.
+    /// </summary>
+    public static async Task RefreshStatisticsAsync(NpgsqlConnection connection, CommitCounts commit)
+    {
+        if (commit.Entered + commit.Exited < LargeSession && commit.MembersApplied < LargeSession)
+            return;
+        try
+        {
+            await connection.ExecuteAsync("ANALYZE membership, user_profile", commandTimeout: 0);
+        }
+        catch (NpgsqlException)
+        {
+            // The page is committed: answering it 5xx now would only make Mixpanel send it again.
+        }
+    }
+
     /// <returns>What the commit changed, for the metrics.</returns>
     public static async Task<CommitCounts> RunAsync(
         NpgsqlConnection connection, NpgsqlTransaction tx, long cohort, long session, ProjectId project, SessionKind kind)
     {
         await connection.ExecuteAsync(Settings, transaction: tx);
-        if (kind.IsFull)
-            await connection.ExecuteAsync(PreferHashJoins, transaction: tx);
+        await connection.ExecuteAsync(kind.IsFull ? Whole : Probes, transaction: tx);
         var membership = (kind.IsFull ? Full : Diff) + RecordTransitions;
         var counts = await connection.QuerySingleAsync<Counts>(membership, new { cohort, session }, tx, commandTimeout: 0);
 
         await connection.ExecuteAsync(LockProjectProfiles, new { lockClass = ProfileLockClass, project = project.Value }, tx, commandTimeout: 0);
-        await connection.ExecuteAsync(
-            counts.applied >= LargeSession ? PreferHashJoins : "SET LOCAL enable_nestloop = on", transaction: tx);
-        var profiles = counts.distinct_members == counts.applied ? UpsertProfilesOfDistinctMembers : UpsertLatestProfiles;
-        await connection.ExecuteAsync(profiles, new { project = project.Value, session }, tx, commandTimeout: 0);
+        await connection.ExecuteAsync(counts.applied >= LargeSession ? Whole : Probes, transaction: tx);
+        var profiles = counts.distinct_members == counts.applied ? ProfilesOfDistinctMembers : LatestProfiles;
+        foreach (var statement in new[] { UpdateProfiles, InsertProfiles })
+            await connection.ExecuteAsync(string.Format(statement, profiles), new { project = project.Value, session }, tx, commandTimeout: 0);
 
         await connection.ExecuteAsync(
             Finish, new { cohort, session, entered = (int)counts.entered, exited = (int)counts.exited }, tx, commandTimeout: 0);

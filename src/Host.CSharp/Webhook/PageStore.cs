@@ -97,6 +97,8 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
         }
 
         await tx.CommitAsync(CancellationToken.None);
+        if (commit is not null)
+            await CommitSql.RefreshStatisticsAsync(connection, commit);
         // Counted once durable: a rolled-back page changed nothing.
         metrics.SessionEventsCommitted(decision.Events, commit, commit is null ? TimeSpan.Zero : Stopwatch.GetElapsedTime(commitStarted));
         return decision;
