@@ -64,7 +64,11 @@ public static class BenchReport
         var inFlight = Number(parallel, "settings", "inFlight");
         var oneAtATime = Number(sequential, "full", "firstRequestToCommittedSeconds");
         var several = Number(parallel, "full", "firstRequestToCommittedSeconds");
+        // The service commits inside the last page's request, so "acknowledged to visible" alone would hide the
+        // commit: the figure judged is the last page's request (the commit included) plus acknowledged to visible.
         var diffVisible = Number(sequential, "diff", "lastAckToVisibleSeconds");
+        var diffLastPage = Number(sequential, "diff", "lastPageMs") / 1000;
+        var diffCommit = diffLastPage + diffVisible;
         var p99 = Number(sequential, "full", "ackLatency", "p99");
         var copySeconds = Number(copy, "seconds");
         var ratio = oneAtATime / copySeconds;
@@ -76,7 +80,8 @@ public static class BenchReport
             new($"the same with {inFlight} pages in flight", "faster than one at a time",
                 $"{Seconds(several)} (one at a time {Seconds(oneAtATime)})", several, several < oneAtATime),
             new(string.Create(C, $"diff of {diff:N0} changes ({Number(sequential, "settings", "entering"):N0} in, {Number(sequential, "settings", "leaving"):N0} out): last page acknowledged to commit visible"),
-                "≤ 0.5 s", string.Create(C, $"{diffVisible:F3} s"), diffVisible, diffVisible <= 0.5),
+                "≤ 0.5 s", string.Create(C, $"{diffCommit:F3} s (last page, commit included, {diffLastPage:F3} s + ack to visible {diffVisible:F3} s)"),
+                diffCommit, diffCommit <= 0.5),
             new("page acknowledgement latency, one sender", "p99 ≤ 50 ms", string.Create(C, $"p99 {p99:F1} ms"), p99, p99 <= 50),
             new($"host peak resident memory during the {size:N0} runs", "≤ 300 MB", string.Create(C, $"{peakMb:F0} MB"), peakMb, peakMb <= 300),
             new($"end-to-end time ÷ raw binary COPY time of the same {size:N0} rows into an equivalent indexed table", "≤ 3",
