@@ -23,7 +23,9 @@ static class CommitSql
 
     // For this transaction only: a million ids hash in memory instead of spilling to disk (~100 MB), and
     // no JIT compilation, which costs more than it saves on these plans (a diff's 0.5 s budget included).
-    const string Settings = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off;";
+    // And every statement planned for this commit's sizes, even when prepared (the host auto-prepares what it
+    // runs often): a generic plan made for one commit would be reused for the next, whatever its size.
+    const string Settings = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan;";
 
     // Plans are chosen here, not left to the planner: it cannot see how many members a session's arrays
     // hold (it guesses 10 a page), and right after a large commit its statistics still describe the cohort
