@@ -207,16 +207,23 @@ module WebhookJson =
             while ok && e.MoveNext() do
                 let p = e.Current
 
+                // A name that is not text (an unpaired surrogate) is a problem of the member: -2, and
+                // `memberAt` says so with its path.
                 let field =
-                    match p.Name with
-                    | "mixpanel_distinct_id" -> 0
-                    | "email" -> 1
-                    | "first_name" -> 2
-                    | "last_name" -> 3
-                    | "phone_number" -> 4
-                    | _ -> -1
+                    try
+                        match p.Name with
+                        | "mixpanel_distinct_id" -> 0
+                        | "email" -> 1
+                        | "first_name" -> 2
+                        | "last_name" -> 3
+                        | "phone_number" -> 4
+                        | _ -> -1
+                    with :? InvalidOperationException ->
+                        -2
 
-                if field < 0 then
+                if field = -2 then
+                    ok <- false
+                elif field < 0 then
                     extras <- true
                 elif seen &&& (1 <<< field) <> 0 then
                     ok <- false

@@ -262,6 +262,15 @@ let ``text that is not text is a problem at its path, not a fault`` () =
     expectEqual "action of an unreadable action" None (WebhookJson.tryReadAction (ReadOnlyMemory(Encoding.UTF8.GetBytes """{"action":"\uD800"}""")))
 
 [<Fact>]
+let ``a property name that is not text is a problem of its member, not a fault`` () =
+    // The member is otherwise valid: the one-pass reader must hand it to the full reader, not throw.
+    let body =
+        """{"action":"members","parameters":{"mixpanel_project_id":"1","mixpanel_cohort_id":"2","mixpanel_session_id":"s","page_info":{"total_pages":1,"page_count":1},"members":[{"mixpanel_distinct_id":"u1"},{"mixpanel_distinct_id":"u2","x\uD800":1}]}}"""
+
+    let problems = parseText body |> problemsOf
+    expectEqual "paths" [ "parameters.members[1]" ] (problems |> List.map _.Path)
+
+[<Fact>]
 let ``a body with a UTF-8 byte-order mark is read`` () =
     let body = Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (WebhookJson.render example)
 
