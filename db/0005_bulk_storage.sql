@@ -27,7 +27,7 @@ CREATE TABLE transition_chunk (
     -- The chunk's greatest id: a feed cursor inside a commit seeks the first chunk past it.
     last_id       text COLLATE "C" NOT NULL,
     distinct_ids  text[] COLLATE "C" NOT NULL,
-    kinds         text[] NOT NULL,
+    kinds         text[] NOT NULL CHECK (kinds <@ ARRAY['entered', 'exited']),
     recorded_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (session_key, chunk)
 );

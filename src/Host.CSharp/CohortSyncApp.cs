@@ -41,16 +41,7 @@ public static class CohortSyncApp
         // Numbers are numbers: the web defaults also read them from strings, and the OpenAPI document then
         // typed every integer field as "integer or string". (The webhook parses its body itself.)
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
-        builder.Services.AddSingleton(_ =>
-        {
-            var source = new NpgsqlDataSourceBuilder(connectionString);
-            // A page runs the same handful of statements every time: prepared once per pooled connection, they
-            // are not parsed and planned again on each page. Commits re-plan theirs (CommitSql sets
-            // plan_cache_mode), so a plan chosen for one size is never reused for another.
-            if (source.ConnectionStringBuilder.MaxAutoPrepare == 0)
-                source.ConnectionStringBuilder.MaxAutoPrepare = 32;
-            return source.Build();
-        });
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(AutoPrepare.Apply(connectionString)).Build());
         builder.Services.AddSingleton<WebhookAuthenticator>();
         builder.Services.AddSingleton<PageStore>();
         builder.Services.AddSingleton<RejectionLog>();

@@ -21,19 +21,28 @@ static class CommitSql
         WHERE p.session_key = @session AND p.action = 
         """;
 
-    // For this transaction only: a million ids hash in memory instead of spilling to disk (~100 MB), and
-    // no JIT compilation, which costs more than it saves on these plans (a diff's 0.5 s budget included).
-    // And every statement planned for this commit's sizes, even when prepared (the host auto-prepares what it
-    // runs often): a generic plan made for one commit would be reused for the next, whatever its size.
-    const string Settings = "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan;";
+    // For this transaction only: no JIT compilation, which costs more than it saves on these plans (a diff's
+    // 0.5 s budget included); and every statement planned for this commit's sizes, even when prepared (the
+    // host auto-prepares what it runs often): a generic plan made for one commit would be reused for the next.
+    const string Settings = "SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan";
+
+    // A large session's ids sort and hash in memory instead of spilling to disk (a million take ~100 MB). Not
+    // more: a hash may use twice this (hash_mem_multiplier), and commits of several cohorts run at once.
+    const string LargeSessionMemory = "SET LOCAL work_mem = '128MB'";
+
+    const string StagedMembers = "SELECT COALESCE(sum(member_count), 0) FROM session_page WHERE session_key = @session";
+
+    // How many profiles the planner last counted (all projects; -1 before the table was ever analyzed).
+    const string ProfilesCounted = "SELECT reltuples::bigint FROM pg_class WHERE oid = 'user_profile'::regclass";
 
     // Plans are chosen here, not left to the planner: it cannot see how many members a session's arrays
     // hold (it guesses 10 a page), and right after a large commit its statistics still describe the cohort
     // as it was. Measured at 1M: probing an index once per member took 3 s for membership and 10 s for
     // profiles where one hash join takes a fraction; and a 10,000-change diff right after the first 1M
     // commit, planned on stale statistics, ran for minutes instead of 0.2 s.
-    //   Whole: a full copy reads the whole cohort anyway (its exits), and a large session's profiles are
-    //   best matched by one hash join.
+    //   Whole: a full copy reads the whole cohort anyway (its exits); a large session's profiles are best
+    //   matched by one hash join, unless the profiles stored are many times more (a large project): then
+    //   one probe each costs less than reading them all.
     //   Probes: a diff is small next to its cohort, and a small session's profiles few: one index probe each.
     const string Whole = "SET LOCAL enable_nestloop = off; SET LOCAL enable_seqscan = on";
     const string Probes = "SET LOCAL enable_nestloop = on; SET LOCAL enable_seqscan = off";
@@ -170,24 +179,32 @@ static class CommitSql
     sealed record Counts(long entered, long exited, long distinct_members, long applied);
 
     /// <summary>
-    /// After a large commit, and before its page is answered: the planner's statistics on membership and
-    /// profiles are brought up to date. Until autovacuum gets to them (a minute or more later) they describe
-    /// the tables as they were, and a diff planned on them (the 10,000-change diff right after the first 1M
-    /// commit, measured) scanned the whole cohort once per change: minutes instead of 0.2 s. ANALYZE samples
-    /// 30,000 rows whatever the size (a fraction of a second) and blocks no writer; if it fails, the commit
-    /// stands and autovacuum does it later.
+    /// After a commit that changed many memberships, and before its page is answered: the planner's statistics on
+    /// membership and profiles are brought up to date. Until autovacuum gets to them (a minute or more later) they
+    /// describe the tables as they were, and a diff planned on them (the 10,000-change diff right after the first
+    /// 1M commit, measured) scanned the whole cohort once per change: minutes instead of 0.2 s. ANALYZE samples
+    /// 30,000 rows whatever the size and blocks no writer. It gives up rather than wait (1 s for its lock, 60 s in
+    /// all); then, or if it fails (or the database role does not own the tables, when PostgreSQL skips it), the
+    /// commit stands and autovacuum does it later.
     /// </summary>
-    public static async Task RefreshStatisticsAsync(NpgsqlConnection connection, CommitCounts commit)
+    /// <returns>Why it did not run to its end, or null.</returns>
+    public static async Task<string?> RefreshStatisticsAsync(NpgsqlConnection connection, CommitCounts commit)
     {
-        if (commit.Entered + commit.Exited < LargeSession && commit.MembersApplied < LargeSession)
-            return;
+        if (commit.Entered + commit.Exited < LargeSession)
+            return null;
         try
         {
-            await connection.ExecuteAsync("ANALYZE membership, user_profile", commandTimeout: 0);
+            await using var tx = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync(
+                "SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = '60s'; ANALYZE membership, user_profile",
+                transaction: tx, commandTimeout: 0);
+            await tx.CommitAsync();
+            return null;
         }
-        catch (NpgsqlException)
+        catch (NpgsqlException e)
         {
             // The page is committed: answering it 5xx now would only make Mixpanel send it again.
+            return e is PostgresException pg ? pg.SqlState : e.GetType().Name;
         }
     }
 
@@ -195,13 +212,17 @@ static class CommitSql
     public static async Task<CommitCounts> RunAsync(
         NpgsqlConnection connection, NpgsqlTransaction tx, long cohort, long session, ProjectId project, SessionKind kind)
     {
-        await connection.ExecuteAsync(Settings, transaction: tx);
-        await connection.ExecuteAsync(kind.IsFull ? Whole : Probes, transaction: tx);
+        var staged = await connection.ExecuteScalarAsync<long>(StagedMembers, new { session }, tx);
+        var large = staged >= LargeSession;
+        var settings = large ? $"{Settings}; {LargeSessionMemory}" : Settings;
+        await connection.ExecuteAsync($"{settings}; {(kind.IsFull ? Whole : Probes)}", transaction: tx);
         var membership = (kind.IsFull ? Full : Diff) + RecordTransitions;
         var counts = await connection.QuerySingleAsync<Counts>(membership, new { cohort, session }, tx, commandTimeout: 0);
 
         await connection.ExecuteAsync(LockProjectProfiles, new { lockClass = ProfileLockClass, project = project.Value }, tx, commandTimeout: 0);
-        await connection.ExecuteAsync(counts.applied >= LargeSession ? Whole : Probes, transaction: tx);
+        var profilesStored = large ? await connection.ExecuteScalarAsync<long>(ProfilesCounted, transaction: tx) : 0;
+        var wholeProfiles = large && (profilesStored < 0 || profilesStored <= 4 * staged);
+        await connection.ExecuteAsync(wholeProfiles ? Whole : Probes, transaction: tx);
         var profiles = counts.distinct_members == counts.applied ? ProfilesOfDistinctMembers : LatestProfiles;
         foreach (var statement in new[] { UpdateProfiles, InsertProfiles })
             await connection.ExecuteAsync(string.Format(statement, profiles), new { project = project.Value, session }, tx, commandTimeout: 0);

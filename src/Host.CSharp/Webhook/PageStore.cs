@@ -12,7 +12,7 @@ namespace CohortSync.Host.Webhook;
 /// staged before the cohort is locked, so pages of one session stage in parallel; the decision and
 /// its effects run under the cohort's row lock, so two processes never both record or commit a page.
 /// </summary>
-public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metrics)
+public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metrics, ILogger<PageStore> logger)
 {
     public async Task<PageDecision> ReceiveAsync(WebhookPage page, CancellationToken ct)
     {
@@ -97,10 +97,10 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
         }
 
         await tx.CommitAsync(CancellationToken.None);
-        if (commit is not null)
-            await CommitSql.RefreshStatisticsAsync(connection, commit);
         // Counted once durable: a rolled-back page changed nothing.
         metrics.SessionEventsCommitted(decision.Events, commit, commit is null ? TimeSpan.Zero : Stopwatch.GetElapsedTime(commitStarted));
+        if (commit is not null && await CommitSql.RefreshStatisticsAsync(connection, commit) is { } failure)
+            logger.LogWarning("Statistics not refreshed after a commit of {Changes} changes ({Failure}); autovacuum will", commit.Entered + commit.Exited, failure);
         return decision;
     }
 
