@@ -23,7 +23,7 @@ public static class AutoPrepare
         if (given.Keys.Cast<string>().Any(k => k.Replace(" ", "").Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
             return connectionString;
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 32 };
-        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? CustomPlans : $"{CustomPlans} {builder.Options}";
+        DeadHostDetection.PrependServerOptions(builder, CustomPlans);
         return builder.ConnectionString;
     }
 }

@@ -26,7 +26,11 @@ static class DeadHostDetection
     public static string Apply(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? ServerKeepalives : $"{ServerKeepalives} {builder.Options}";
+        PrependServerOptions(builder, ServerKeepalives);
         return builder.ConnectionString;
     }
+
+    /// <summary>Adds server settings (<c>-c name=value</c>) before those already given, which come after and win.</summary>
+    internal static void PrependServerOptions(NpgsqlConnectionStringBuilder builder, string options) =>
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? options : $"{options} {builder.Options}";
 }

@@ -108,33 +108,30 @@ public sealed class RetentionPass(
 
     sealed record Deleted(long rows, long items);
 
-    /// <summary>As <see cref="RepeatAsync"/>, for a table whose rows each hold many items (staged pages, transition
-    /// chunks): the batch is in rows, the count returned in items.</summary>
-    async Task<long> RepeatCountingAsync(string sql, object args, int batch, CancellationToken ct)
-    {
-        long total = 0;
-        while (true)
+    /// <summary>For a table whose rows each hold many items (staged pages, transition chunks): the statement
+    /// returns <see cref="Deleted"/>; the batch is in rows, the count in items.</summary>
+    Task<long> RepeatCountingAsync(string sql, object args, int batch, CancellationToken ct) =>
+        RepeatAsync(connection => connection.QuerySingleAsync<Deleted>(sql, args), batch, ct);
+
+    /// <summary>For a table of one item a row: the rows the statement deleted.</summary>
+    Task<long> RepeatAsync(string sql, object args, int batch, CancellationToken ct) =>
+        RepeatAsync(async connection =>
         {
-            ct.ThrowIfCancellationRequested();
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
-            var deleted = await connection.QuerySingleAsync<Deleted>(sql, args);
-            total += deleted.items;
-            if (deleted.rows < batch)
-                return total;
-        }
-    }
+            var rows = await connection.ExecuteAsync(sql, args);
+            return new Deleted(rows, rows);
+        }, batch, ct);
 
     /// <summary>Runs a batch statement until it deletes less than a whole batch; each run is its own transaction.</summary>
-    async Task<long> RepeatAsync(string sql, object args, int batch, CancellationToken ct)
+    async Task<long> RepeatAsync(Func<NpgsqlConnection, Task<Deleted>> deleteBatch, int batch, CancellationToken ct)
     {
         long total = 0;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
             await using var connection = await dataSource.OpenConnectionAsync(ct);
-            var deleted = await connection.ExecuteAsync(sql, args);
-            total += deleted;
-            if (deleted < batch)
+            var deleted = await deleteBatch(connection);
+            total += deleted.items;
+            if (deleted.rows < batch)
                 return total;
         }
     }

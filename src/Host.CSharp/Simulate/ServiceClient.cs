@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using CohortSync.Domain;
 using static CohortSync.Domain.Sender;
@@ -36,10 +35,8 @@ public sealed class ServiceClient : IDisposable
         readApiBase = options.ReadApiBase;
         callTimeout = options.CallTimeout;
         readLimit = options.ReadLimit;
-        if (options.Credentials is { } c)
-            basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.Username}:{c.Password}")));
-        if (options.ApiKey is { } key)
-            bearer = new AuthenticationHeaderValue("Bearer", key);
+        basic = options.WebhookAuthorization;
+        bearer = options.ReadApiAuthorization;
         // Each call has its own timeout (a timed-out call is an unanswered call, not an error).
         http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {

@@ -1,3 +1,5 @@
+using System.Net.Http.Headers;
+using System.Text;
 using CohortSync.Domain;
 
 namespace CohortSync.Host.Simulate;
@@ -84,4 +86,12 @@ public sealed record SimulateOptions
     }
 
     public Uri ReadApiBase => ApiUrl ?? new Uri(WebhookUrl.GetLeftPart(UriPartial.Authority) + "/");
+
+    /// <summary>The webhook's <c>Authorization: Basic</c>, or null without credentials.</summary>
+    public AuthenticationHeaderValue? WebhookAuthorization => Credentials is { } c
+        ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.Username}:{c.Password}")))
+        : null;
+
+    /// <summary>The read API's <c>Authorization: Bearer</c>, or null without a key.</summary>
+    public AuthenticationHeaderValue? ReadApiAuthorization => ApiKey is { } key ? new AuthenticationHeaderValue("Bearer", key) : null;
 }

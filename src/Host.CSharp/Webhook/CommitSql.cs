@@ -106,8 +106,7 @@ static class CommitSql
         )
         SELECT (SELECT count(*) FROM entered) AS entered,
                (SELECT count(*) FROM exited) AS exited,
-               (SELECT distinct_members FROM counted) AS distinct_members,
-               (SELECT COALESCE(sum(member_count), 0) FROM session_page WHERE session_key = @session) AS applied
+               (SELECT distinct_members FROM counted) AS distinct_members
         """;
 
     // Profiles: the latest the session carries wins (add before remove, later page, later position),
@@ -172,11 +171,9 @@ static class CommitSql
         WHERE session_key = @session;
         -- The cohort row is locked by this transaction: counting changes here is exact.
         UPDATE cohort SET last_committed_at = now(), member_count = member_count + @entered - @exited WHERE cohort_key = @cohort;
-        DELETE FROM staged_page
-        WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
-        """;
+        """ + StagedPage.DeleteOfSession;
 
-    sealed record Counts(long entered, long exited, long distinct_members, long applied);
+    sealed record Counts(long entered, long exited, long distinct_members);
 
     /// <summary>
     /// After a commit that changed many memberships, and before its page is answered: the planner's statistics on
@@ -223,7 +220,7 @@ static class CommitSql
         var profilesStored = large ? await connection.ExecuteScalarAsync<long>(ProfilesCounted, transaction: tx) : 0;
         var wholeProfiles = large && (profilesStored < 0 || profilesStored <= 4 * staged);
         await connection.ExecuteAsync(wholeProfiles ? Whole : Probes, transaction: tx);
-        var profiles = counts.distinct_members == counts.applied ? ProfilesOfDistinctMembers : LatestProfiles;
+        var profiles = counts.distinct_members == staged ? ProfilesOfDistinctMembers : LatestProfiles;
         foreach (var statement in new[] { UpdateProfiles, InsertProfiles })
             await connection.ExecuteAsync(string.Format(statement, profiles), new { project = project.Value, session }, tx, commandTimeout: 0);
 
@@ -232,6 +229,6 @@ static class CommitSql
 
         // Last, so that the feed's lock is held only for the moment before COMMIT.
         await ReadSideCommit.TakeFeedPositionAsync(connection, tx, session, counts.entered + counts.exited);
-        return new CommitCounts(counts.entered, counts.exited, counts.applied);
+        return new CommitCounts(counts.entered, counts.exited, staged);
     }
 }

@@ -51,11 +51,8 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
                     break;
                 case Event.SessionSuperseded superseded:
                     await connection.ExecuteAsync(
-                        """
-                        UPDATE sync_session SET state = 'superseded', superseded_by = @by WHERE session_key = @session;
-                        DELETE FROM staged_page
-                        WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
-                        """,
+                        "UPDATE sync_session SET state = 'superseded', superseded_by = @by WHERE session_key = @session;"
+                        + StagedPage.DeleteOfSession,
                         new { session = keys[superseded.SessionId], by = keys[superseded.By] }, tx);
                     break;
                 case Event.ActionRestarted restarted:

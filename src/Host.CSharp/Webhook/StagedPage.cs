@@ -17,6 +17,13 @@ static class StagedPage
         RETURNING upload_id
         """;
 
+    /// <summary>The staged pages of <c>@session</c>, deleted in the transaction that finishes it (its commit or its
+    /// supersession), so that no finished session holds staged members.</summary>
+    public const string DeleteOfSession = """
+
+        DELETE FROM staged_page WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session);
+        """;
+
     /// <returns>The upload id under which the page's record will name these members.</returns>
     public static async Task<long> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Member[] members, CancellationToken ct)
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 
 namespace CohortSync.Host.Simulate.Load;
@@ -32,10 +31,8 @@ public sealed class LoadClient : IDisposable
         webhookUrl = options.WebhookUrl;
         readApiBase = options.ReadApiBase;
         callTimeout = options.CallTimeout;
-        if (options.Credentials is { } c)
-            basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.Username}:{c.Password}")));
-        if (options.ApiKey is { } key)
-            bearer = new AuthenticationHeaderValue("Bearer", key);
+        basic = options.WebhookAuthorization;
+        bearer = options.ReadApiAuthorization;
         http = new HttpClient(new SocketsHttpHandler()) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
