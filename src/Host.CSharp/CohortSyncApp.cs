@@ -33,6 +33,12 @@ public static class CohortSyncApp
         var connectionString = config.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
         {
+            // Installing and starting a database is a convenience for a developer's machine, never a
+            // deployment's behaviour: elsewhere a missing connection string is a mistake to stop on.
+            if (!builder.Environment.IsDevelopment())
+                throw new InvalidOperationException(
+                    $"ConnectionStrings:{ConnectionStringName} is not set (environment variable ConnectionStrings__{ConnectionStringName}). " +
+                    $"A private PostgreSQL is provisioned only in Development; this is {builder.Environment.EnvironmentName}.");
             var local = config.GetSection(LocalPostgresOptions.Section).Get<LocalPostgresOptions>() ?? new LocalPostgresOptions();
             connectionString = await LocalPostgres.EnsureStartedAsync(local, local.Database, Console.WriteLine);
         }

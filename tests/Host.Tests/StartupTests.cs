@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using CohortSync.Host.Tests.Infrastructure;
 using Dapper;
 using Npgsql;
@@ -101,5 +102,51 @@ public sealed class StartupTests(HostFixture fx)
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Two_private_servers_without_a_configured_port_run_side_by_side()
+    {
+        // Two checkouts on one machine: each keeps a port of its own, so both test suites can run at once.
+        var folders = new[] { 1, 2 }.Select(_ => Path.Combine(Path.GetTempPath(), $"cohortsync-side-{Guid.NewGuid():N}")).ToArray();
+        var options = folders.Select(f => new Configuration.LocalPostgresOptions { DataDirectory = f }).ToArray();
+        try
+        {
+            var first = await Database.LocalPostgres.EnsureStartedAsync(options[0], "postgres", _ => { });
+            var second = await Database.LocalPostgres.EnsureStartedAsync(options[1], "postgres", _ => { });
+            Assert.NotEqual(new NpgsqlConnectionStringBuilder(first).Port, new NpgsqlConnectionStringBuilder(second).Port);
+            foreach (var connectionString in new[] { first, second })
+            {
+                await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+                await connection.OpenAsync();
+                Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT 1"));
+            }
+            // A second start finds the running server on the port it keeps.
+            Assert.Equal(first, await Database.LocalPostgres.EnsureStartedAsync(options[0], "postgres", _ => { }));
+        }
+        finally
+        {
+            foreach (var (option, folder) in options.Zip(folders))
+            {
+                Database.LocalPostgres.Stop(option);
+                if (Directory.Exists(folder))
+                    Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Production_without_a_connection_string_stops_the_start_and_provisions_nothing()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"cohortsync-prod-{Guid.NewGuid():N}");
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => CohortSyncApp.BuildAsync(
+            ["--environment=Production", $"--LocalPostgres:DataDirectory={folder}"],
+            b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"ConnectionStrings:{CohortSyncApp.ConnectionStringName}"] = "",
+            })));
+        Assert.Contains("ConnectionStrings:CohortSync is not set", error.Message);
+        Assert.Contains("ConnectionStrings__CohortSync", error.Message);
+        Assert.False(Directory.Exists(folder), "nothing is provisioned in Production");
     }
 }

@@ -28,27 +28,83 @@ public static class LocalPostgres
         var passwordFile = Path.Combine(root, "password");
 
         if (!File.Exists(Path.Combine(data, "PG_VERSION")))
-            await InitialiseAsync(bin, data, passwordFile, osUser, options.Port, log);
+            await InitialiseAsync(bin, data, passwordFile, osUser, log);
 
         var password = (await File.ReadAllTextAsync(passwordFile)).Trim();
-        if (Run(bin, "pg_ctl", osUser, "-D", data, "status").ExitCode != 0)
-        {
-            log($"starting the local PostgreSQL in {data} on 127.0.0.1:{options.Port}");
-            var start = Run(bin, "pg_ctl", osUser, "-D", data, "-l", Path.Combine(data, "server.log"), "-w", "-t", "120", "start");
-            if (start.ExitCode != 0)
-                throw new InvalidOperationException(PortTaken(data)
-                    ? $"the local PostgreSQL did not start: 127.0.0.1:{options.Port} is already in use (another checkout's " +
-                      $"server, perhaps: stop it with pg_ctl -D <its data folder> stop, or set LocalPostgres:Port)"
-                    : $"the local PostgreSQL did not start (see {Path.Combine(data, "server.log")}): {start.Output}");
-        }
+        var port = RunningPort(data);
+        if (port is null || Run(bin, "pg_ctl", osUser, "-D", data, "status").ExitCode != 0)
+            port = Start(bin, data, osUser, options.Port, Path.Combine(root, "port"), log);
 
         var server = new NpgsqlConnectionStringBuilder
         {
-            Host = "127.0.0.1", Port = options.Port, Username = Role, Password = password, Database = "postgres",
+            Host = "127.0.0.1", Port = port.Value, Username = Role, Password = password, Database = "postgres",
         };
         await CreateDatabaseIfMissingAsync(server.ConnectionString, database);
         server.Database = database;
         return server.ConnectionString;
+    }
+
+    /// <summary>
+    /// Starts the server on the configured port, else on this checkout's own port (kept in
+    /// <paramref name="portFile"/>, chosen free the first time): two checkouts on one machine then run
+    /// their servers side by side. When another process took our own port meanwhile, a new one is chosen.
+    /// </summary>
+    static int Start(string bin, string data, string? osUser, int? configured, string portFile, Action<string> log)
+    {
+        var port = configured ?? ReadPort(portFile) ?? FreePort();
+        for (var attempt = 1; ; attempt++)
+        {
+            if (configured is null)
+                File.WriteAllText(portFile, port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            log($"starting the local PostgreSQL in {data} on 127.0.0.1:{port}");
+            var start = Run(bin, "pg_ctl", osUser, "-D", data, "-l", Path.Combine(data, "server.log"), "-w", "-t", "120",
+                "-o", $"-p {port}", "start");
+            if (start.ExitCode == 0)
+                return port;
+            if (!PortTaken(data))
+                throw new InvalidOperationException($"the local PostgreSQL did not start (see {Path.Combine(data, "server.log")}): {start.Output}");
+            if (configured is not null || attempt == 3)
+                throw new InvalidOperationException(
+                    $"the local PostgreSQL did not start: 127.0.0.1:{port} is already in use (another program's " +
+                    "server, perhaps: stop it, or set LocalPostgres:Port to a free port)");
+            port = FreePort();
+        }
+    }
+
+    /// <summary>Stops the private server of <paramref name="options"/>'s data folder, if it runs.</summary>
+    internal static void Stop(LocalPostgresOptions options)
+    {
+        var root = Path.GetFullPath(options.DataDirectory ?? DefaultDirectory());
+        var osUser = Environment.UserName == "root" ? ServerUser() : null;
+        var data = DataDirectory(root, osUser, _ => { });
+        if (FindBinaries(ClusterVersion(data)) is { } bin && File.Exists(Path.Combine(data, "postmaster.pid")))
+            Run(bin, "pg_ctl", osUser, "-D", data, "-m", "fast", "-w", "stop");
+    }
+
+    /// <summary>The port a running server listens on: the fourth line of its <c>postmaster.pid</c>.</summary>
+    static int? RunningPort(string data)
+    {
+        var pidFile = Path.Combine(data, "postmaster.pid");
+        try
+        {
+            var lines = File.Exists(pidFile) ? File.ReadLines(pidFile).Take(4).ToList() : [];
+            return lines.Count == 4 && int.TryParse(lines[3], out var port) ? port : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    static int? ReadPort(string portFile) =>
+        File.Exists(portFile) && int.TryParse(File.ReadAllText(portFile).Trim(), out var port) ? port : null;
+
+    /// <summary>A port nobody listens on now (the kernel's choice for a listener on port 0).</summary>
+    static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>True when the server's last start failed to bind its port (the log is the only place that says so).</summary>
@@ -161,7 +217,7 @@ public static class LocalPostgres
     }
 
     static async Task InitialiseAsync(
-        string bin, string data, string passwordFile, string? osUser, int port, Action<string> log)
+        string bin, string data, string passwordFile, string? osUser, Action<string> log)
     {
         log($"initialising a local PostgreSQL data folder in {data}");
         if (Directory.Exists(data))
@@ -186,12 +242,12 @@ public static class LocalPostgres
             throw new InvalidOperationException($"initdb failed: {init.Output}");
 
         // Loopback only, no Unix socket (the folder may not be reachable by other users), durable
-        // commits (an acknowledged page must survive a crash), and room for bulk loads.
+        // commits (an acknowledged page must survive a crash), and room for bulk loads. The port is
+        // given at each start (see Start), so that a checkout can move off a port another one took.
         await File.AppendAllTextAsync(Path.Combine(data, "postgresql.conf"), $"""
 
             # CohortSync's private server
             listen_addresses = '127.0.0.1'
-            port = {port}
             unix_socket_directories = ''
             max_connections = 200
             shared_buffers = 512MB
