@@ -14,6 +14,11 @@ type TransitionKind =
         | Entered -> "entered"
         | Exited -> "exited"
 
+    static member All = [| Entered; Exited |]
+
+    /// The names `ToString` writes, as stored and served.
+    static member Names = TransitionKind.All |> Array.map string
+
 /// One change of one user's membership of one cohort, made by the commit of one session.
 type Transition =
     { Kind: TransitionKind

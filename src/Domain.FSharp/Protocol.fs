@@ -111,6 +111,8 @@ type SessionKind =
         | AddMembers
         | RemoveMembers -> Diff
 
+    static member All = [| Full; Diff |]
+
     /// The actions whose pages must all be in before a session of this kind commits.
     member this.Actions =
         match this with

@@ -44,7 +44,8 @@ let private perform (page: WebhookPage) (c: Cohort) (event: Event) : Cohort =
 
     match event with
     | SessionOpened _ -> c
-    | SessionSuperseded(id, _) -> c |> dropStaged (fun (s, _, _) -> s = id)
+    | SessionSuperseded(id, _)
+    | SessionAbandoned id -> c |> dropStaged (fun (s, _, _) -> s = id)
     | ActionRestarted(id, action, _) -> c |> dropStaged (fun (s, a, _) -> s = id && a = action)
     | PageStored(id, action, info) ->
         { c with Staged = c.Staged |> Map.add (id, action, info.PageCount) page.Members }

@@ -4,6 +4,7 @@
 module CohortSync.Domain.SessionAssembly
 
 open System.Collections.Generic
+open System.Threading.Tasks
 
 // ==== Events ======================================================================================
 
@@ -13,6 +14,8 @@ type Event =
     | SessionOpened of SessionId: SessionId * Kind: SessionKind
     /// A newer session opened before this one committed: it never will.
     | SessionSuperseded of SessionId: SessionId * By: SessionId
+    /// An open session had no page for so long that it was given up: as if superseded, by no session.
+    | SessionAbandoned of SessionId: SessionId
     /// A page disagreed on `total_pages` with what its action had recorded: its pages so far are dropped.
     | ActionRestarted of SessionId: SessionId * Action: WebhookAction * TotalPages: int
     /// A page was stored (staged, invisible until the session commits).
@@ -33,6 +36,12 @@ type SessionStatus =
         | Open -> "open"
         | Committed -> "committed"
         | Superseded -> "superseded"
+
+    /// Every status, in the order a session can reach them.
+    static member All = [| Open; Committed; Superseded |]
+
+    /// The names `ToString` writes, as stored and served.
+    static member Names = SessionStatus.All |> Array.map string
 
     /// Reads the name `ToString` writes (as stored); throws on anything else.
     static member FromName(name: string) =
@@ -108,7 +117,8 @@ module Fold =
                           Kind = kind
                           Status = Open
                           Progress = Map.empty } }
-        | SessionSuperseded(id, _) -> state |> update id (fun s -> { s with Status = Superseded })
+        | SessionSuperseded(id, _)
+        | SessionAbandoned id -> state |> update id (fun s -> { s with Status = Superseded })
         | ActionRestarted(id, action, total) ->
             state
             |> update id (progress action (fun _ -> { TotalPages = total; Received = Set.empty }))
@@ -175,6 +185,16 @@ type PageOutcome =
         | PageOutcome.Superseded -> "superseded"
         | PageOutcome.ActionConflict _ -> "action_conflict"
 
+    /// The names `ToString` writes, one per case (as metrics label them).
+    static member Names =
+        [| PageOutcome.Stored
+           PageOutcome.Committed
+           PageOutcome.Duplicate
+           PageOutcome.AlreadyCommitted
+           PageOutcome.Superseded
+           PageOutcome.ActionConflict "" |]
+        |> Array.map string
+
 /// The outcome of a page and the events that record it (empty when nothing changes).
 type PageDecision =
     { Outcome: PageOutcome
@@ -233,3 +253,41 @@ module Decisions =
                 | Some p when p.TotalPages = page.PageInfo.TotalPages && p.Received.Contains page.PageInfo.PageCount ->
                     ignored PageOutcome.Duplicate
                 | _ -> accept page s []
+
+    /// Gives up the sessions among `sessionIds` that are still open (the host judges which have waited
+    /// too long for a page). Idempotent: a session already finished yields no event.
+    [<CompiledName("Abandon")>]
+    let abandon (sessionIds: SessionId seq) (state: State) : Event array =
+        [| for id in Seq.distinct sessionIds do
+               match state.TryFind id with
+               | Some s when s.Status = Open -> SessionAbandoned id
+               | Some _
+               | None -> () |]
+
+// ==== Effects =====================================================================================
+
+/// What a host carries out for each event, one member per event: a new event is a new member, so
+/// every host stops compiling until it handles it (a `switch` with a default would fail only at run time).
+type ISessionEffects =
+    abstract SessionOpened: sessionId: SessionId * kind: SessionKind -> Task
+    abstract SessionSuperseded: sessionId: SessionId * by: SessionId -> Task
+    abstract SessionAbandoned: sessionId: SessionId -> Task
+    abstract ActionRestarted: sessionId: SessionId * action: WebhookAction * totalPages: int -> Task
+    abstract PageStored: sessionId: SessionId * action: WebhookAction * pageInfo: PageInfo -> Task
+    abstract SessionCommitted: sessionId: SessionId * kind: SessionKind -> Task
+
+module Effects =
+
+    /// Carries out the events in order, each through its member of `effects`, one after another.
+    [<CompiledName("PerformAsync")>]
+    let perform (effects: ISessionEffects) (events: Event seq) : Task =
+        task {
+            for event in events do
+                match event with
+                | SessionOpened(id, kind) -> do! effects.SessionOpened(id, kind)
+                | SessionSuperseded(id, by) -> do! effects.SessionSuperseded(id, by)
+                | SessionAbandoned id -> do! effects.SessionAbandoned id
+                | ActionRestarted(id, action, total) -> do! effects.ActionRestarted(id, action, total)
+                | PageStored(id, action, info) -> do! effects.PageStored(id, action, info)
+                | SessionCommitted(id, kind) -> do! effects.SessionCommitted(id, kind)
+        }

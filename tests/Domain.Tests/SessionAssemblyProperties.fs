@@ -5,6 +5,7 @@ module CohortSync.Domain.Tests.SessionAssemblyProperties
 open CohortSync.Domain
 open CohortSync.Domain.SessionAssembly
 open CohortSync.Domain.Tests.Delivery
+open System.Threading.Tasks
 open FsCheck
 
 let private lastReceiver (start: Receiver.Receiver) (steps: Step list) =
@@ -268,5 +269,61 @@ let ``decide yields no events for a page already reflected in the state`` (mix: 
 
             expectTrue $"accepted again: {again.Outcome}" (not again.Outcome.IsAccepted)
             state)
+        Fold.initial
+    |> ignore
+
+// ==== Abandonment, and the effects a host carries out ==============================================
+
+[<DomainProperty>]
+let ``abandoning gives up open sessions only, once, and their later pages change nothing``
+    (mix: Interleaving)
+    (NonNegativeInt cut)
+    =
+    let pages = mix.WithIntruders
+    let cut = cut % (pages.Length + 1)
+    let decideAll state ps =
+        ps |> List.fold (fun st p -> Fold.fold st (Decisions.decide p st).Events) state
+
+    let before = decideAll Fold.initial (pages |> List.truncate cut)
+    let ids = mix.All |> List.map _.SessionId
+    let events = Decisions.abandon ids before
+
+    let openIds =
+        before.Sessions.Values |> Seq.filter (fun s -> s.Status = Open) |> Seq.map _.SessionId |> set
+
+    expectEqual "abandoned" (openIds |> Set.map SessionAbandoned) (set events)
+    expectEqual "one event each" (Set.count openIds) events.Length
+    let after = Fold.fold before events
+    expectEqual "abandoning again" [||] (Decisions.abandon ids after)
+
+    for page in pages |> List.skip cut do
+        if openIds.Contains page.SessionId then
+            let decided = Decisions.decide page after
+            expectEqual $"outcome of a page of abandoned {page.SessionId}" PageOutcome.Superseded decided.Outcome
+            expectEqual "events" [||] decided.Events
+
+/// Records which member of the effects each event reached, in order.
+type private RecordedEffects() =
+    let calls = ResizeArray<Event>()
+    member _.Calls = List.ofSeq calls
+
+    interface ISessionEffects with
+        member _.SessionOpened(id, kind) = calls.Add(SessionOpened(id, kind)); Task.CompletedTask
+        member _.SessionSuperseded(id, by) = calls.Add(SessionSuperseded(id, by)); Task.CompletedTask
+        member _.SessionAbandoned id = calls.Add(SessionAbandoned id); Task.CompletedTask
+        member _.ActionRestarted(id, action, total) = calls.Add(ActionRestarted(id, action, total)); Task.CompletedTask
+        member _.PageStored(id, action, info) = calls.Add(PageStored(id, action, info)); Task.CompletedTask
+        member _.SessionCommitted(id, kind) = calls.Add(SessionCommitted(id, kind)); Task.CompletedTask
+
+[<DomainProperty>]
+let ``every event reaches its own effect, in the order decided`` (mix: Interleaving) =
+    mix.WithIntruders
+    |> List.fold
+        (fun state page ->
+            let decided = Decisions.decide page state
+            let effects = RecordedEffects()
+            (Effects.perform effects decided.Events).Wait()
+            expectEqual "effects carried out" (List.ofArray decided.Events) effects.Calls
+            Fold.fold state decided.Events)
         Fold.initial
     |> ignore

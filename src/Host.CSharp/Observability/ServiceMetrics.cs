@@ -14,13 +14,13 @@ public sealed record CommitCounts(long Entered, long Exited, long MembersApplied
 /// </summary>
 public sealed class ServiceMetrics
 {
-    static readonly string[] PageOutcomes = ["stored", "committed", "duplicate", "already_committed", "superseded", "action_conflict"];
+    static readonly string[] PageOutcomes = PageOutcome.Names;
 
     /// <summary>Why the webhook refused a request, as <c>rejected_request.reason</c> records it.</summary>
     internal static readonly string[] RejectionReasons =
         ["unauthorized", "too_large", "invalid_body", "forbidden_project", "action_conflict", "unavailable", "internal_error"];
 
-    static readonly string[] SessionKinds = [SessionKind.Full.ToString(), SessionKind.Diff.ToString()];
+    static readonly string[] SessionKinds = [.. SessionKind.All.Select(k => k.ToString())];
     static readonly string Entered = TransitionKind.Entered.ToString(), Exited = TransitionKind.Exited.ToString();
     static readonly string[] RetentionResults = ["completed", "skipped", "failed"];
     static readonly string[] RetentionTables = ["staged_member", "transition", "sync_session", "rejected_request"];
@@ -89,32 +89,20 @@ public sealed class ServiceMetrics
 
     public void Rejected(string reason) => rejections.WithLabels(reason).Inc();
 
-    /// <summary>A page's transaction committed: counts what its events did.</summary>
-    public void SessionEventsCommitted(IEnumerable<Event> events, CommitCounts? commit, TimeSpan commitDuration)
+    /// <summary>A transaction that carried out session events committed: counts what they did.</summary>
+    internal void SessionsFinished(Webhook.SessionWrites writes)
     {
-        foreach (var e in events)
-        {
-            switch (e)
-            {
-                case Event.SessionSuperseded:
-                    sessionsSuperseded.Inc();
-                    break;
-                case Event.SessionCommitted committed:
-                    var kind = committed.Kind.ToString();
-                    sessionsCommitted.WithLabels(kind).Inc();
-                    this.commitDuration.WithLabels(kind).Observe(commitDuration.TotalSeconds);
-                    if (commit is not null)
-                    {
-                        membersApplied.WithLabels(kind).Inc(commit.MembersApplied);
-                        transitions.WithLabels(Entered).Inc(commit.Entered);
-                        transitions.WithLabels(Exited).Inc(commit.Exited);
-                    }
-                    break;
-            }
-        }
+        sessionsSuperseded.Inc(writes.SessionsSuperseded);
+        sessionsAbandoned.Inc(writes.SessionsAbandoned);
+        if (writes.Commit is not { } commit)
+            return;
+        var kind = commit.Kind.ToString();
+        sessionsCommitted.WithLabels(kind).Inc();
+        commitDuration.WithLabels(kind).Observe(commit.Duration.TotalSeconds);
+        membersApplied.WithLabels(kind).Inc(commit.Counts.MembersApplied);
+        transitions.WithLabels(Entered).Inc(commit.Counts.Entered);
+        transitions.WithLabels(Exited).Inc(commit.Counts.Exited);
     }
-
-    public void SessionsAbandoned(long count) => sessionsAbandoned.Inc(count);
 
     public void RequestServed(string method, string endpoint, int status, TimeSpan duration) =>
         requestDuration.WithLabels(method, endpoint, status.ToString()).Observe(duration.TotalSeconds);

@@ -1,5 +1,7 @@
+using CohortSync.Domain;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Observability;
+using CohortSync.Host.Webhook;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -40,7 +42,6 @@ public sealed class RetentionPass(
         {
             var report = await DeleteAsync(options.Value, ct);
             metrics.RetentionPass("completed");
-            metrics.SessionsAbandoned(report.AbandonedSessions);
             metrics.RetentionDeleted("staged_member", report.StagedMembers + report.UnclaimedStagedMembers);
             metrics.RetentionDeleted("transition", report.Transitions);
             metrics.RetentionDeleted("sync_session", report.Sessions);
@@ -84,9 +85,9 @@ public sealed class RetentionPass(
         return new RetentionReport(abandoned, staged, unclaimed, transitions, sessions, rejections);
     }
 
-    sealed record Abandoned(long sessions, long staged_members);
-
     /// <returns>The sessions abandoned, and their staged members (deleted with them).</returns>
+    /// <remarks>The domain decides which of a cohort's stale sessions are still open and so given up; its
+    /// events are carried out as a page's are, under the cohort's row lock.</remarks>
     async Task<(long Sessions, long StagedMembers)> AbandonSessionsAsync(TimeSpan grace, int batch, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -96,12 +97,18 @@ public sealed class RetentionPass(
         {
             ct.ThrowIfCancellationRequested();
             await using var tx = await connection.BeginTransactionAsync(ct);
-            if (await connection.ExecuteScalarAsync<long?>(RetentionSql.LockCohort, new { cohort }, tx) is null)
+            var project = await connection.QuerySingleOrDefaultAsync<string?>(RetentionSql.LockCohort, new { cohort }, tx);
+            if (project is null)
                 continue;
-            var abandoned = await connection.QuerySingleAsync<Abandoned>(RetentionSql.AbandonSessions, new { cohort, grace }, tx, commandTimeout: 0);
+            var stale = await connection.QueryAsync<string>(RetentionSql.StaleOpenSessions, new { cohort, grace }, tx);
+            var rows = await SessionRows.LoadAsync(connection, tx, cohort, sessionId: null);
+            var events = SessionAssembly.Decisions.Abandon(stale.Select(SessionId.Of), rows.State);
+            var writes = new SessionWrites(connection, tx, cohort, ProjectId.Of(project), rows.Keys, upload: null);
+            await SessionAssembly.Effects.PerformAsync(writes, events);
             await tx.CommitAsync(ct);
-            sessions += abandoned.sessions;
-            staged += abandoned.staged_members;
+            metrics.SessionsFinished(writes);
+            sessions += writes.SessionsAbandoned;
+            staged += writes.AbandonedStagedMembers;
         }
         return (sessions, staged);
     }

@@ -1,3 +1,5 @@
+using static CohortSync.Host.Database.StorageNames;
+
 namespace CohortSync.Host.Retention;
 
 /// <summary>
@@ -7,9 +9,9 @@ namespace CohortSync.Host.Retention;
 static class RetentionSql
 {
     /// <summary>Cohorts with an open session that has had no page for <c>@grace</c>.</summary>
-    public const string CohortsWithAbandonedSessions = """
+    public static readonly string CohortsWithAbandonedSessions = $"""
         SELECT DISTINCT cohort_key FROM sync_session
-        WHERE state = 'open' AND last_page_at < now() - @grace
+        WHERE state = '{Open}' AND last_page_at < now() - @grace
         ORDER BY cohort_key
         LIMIT @batch
         """;
@@ -17,25 +19,14 @@ static class RetentionSql
     /// <summary>
     /// Takes the cohort's row lock, as a page does, so that no page of the session is being decided
     /// meanwhile; a cohort busy with a page is left for the next pass (its session is not abandoned).
+    /// Returns the cohort's project.
     /// </summary>
-    public const string LockCohort = "SELECT cohort_key FROM cohort WHERE cohort_key = @cohort FOR UPDATE SKIP LOCKED";
+    public const string LockCohort = "SELECT project_id FROM cohort WHERE cohort_key = @cohort FOR UPDATE SKIP LOCKED";
 
-    /// <summary>
-    /// Gives the session up as a newer session would: superseded (by none), so its late pages are
-    /// acknowledged and ignored, and it can never commit with members missing. Its staged members go in the
-    /// same transaction, as a superseded session's do, so no finished session ever holds staged members.
-    /// </summary>
-    public const string AbandonSessions = """
-        WITH abandoned AS (
-            UPDATE sync_session SET state = 'superseded'
-            WHERE cohort_key = @cohort AND state = 'open' AND last_page_at < now() - @grace
-            RETURNING session_key
-        ), staged AS (
-            DELETE FROM staged_page
-            WHERE upload_id IN (SELECT p.upload_id FROM session_page p JOIN abandoned a ON a.session_key = p.session_key)
-            RETURNING cardinality(distinct_ids) AS members
-        )
-        SELECT (SELECT count(*) FROM abandoned) AS sessions, (SELECT COALESCE(sum(members), 0) FROM staged) AS staged_members
+    /// <summary>The cohort's open sessions that have had no page for <c>@grace</c>.</summary>
+    public static readonly string StaleOpenSessions = $"""
+        SELECT session_id FROM sync_session
+        WHERE cohort_key = @cohort AND state = '{Open}' AND last_page_at < now() - @grace
         """;
 
     /// <summary>
@@ -82,16 +73,16 @@ static class RetentionSql
     /// sync_session_superseded_by index) until a later batch or pass has deleted the session it superseded,
     /// so the reference never dangles.
     /// </summary>
-    public const string OldSessions = """
+    public static readonly string OldSessions = $"""
         DELETE FROM sync_session WHERE session_key = ANY(ARRAY(
             SELECT s.session_key FROM sync_session s
-            WHERE s.state <> 'open'
+            WHERE s.state <> '{Open}'
               AND COALESCE(s.committed_at, s.last_page_at) < now() - @age
               AND NOT EXISTS (SELECT 1 FROM transition_chunk t WHERE t.session_key = s.session_key)
               AND NOT EXISTS (SELECT 1 FROM sync_session r WHERE r.superseded_by = s.session_key)
-              AND (s.state <> 'committed' OR EXISTS (
+              AND (s.state <> '{Committed}' OR EXISTS (
                     SELECT 1 FROM sync_session n
-                    WHERE n.cohort_key = s.cohort_key AND n.state = 'committed'
+                    WHERE n.cohort_key = s.cohort_key AND n.state = '{Committed}'
                       AND (n.committed_at, n.session_key) > (s.committed_at, s.session_key)))
             ORDER BY s.session_key
             LIMIT @batch))

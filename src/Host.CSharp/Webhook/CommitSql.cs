@@ -1,4 +1,5 @@
 using CohortSync.Domain;
+using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using Dapper;
 using Npgsql;
@@ -52,8 +53,8 @@ static class CommitSql
     // (no ON CONFLICT): the ids are distinct, the cohort is locked by this transaction, and every CTE reads
     // the membership as it was before the statement, so nothing can conflict, and a speculative insert
     // costs about twice a plain one.
-    const string Full = $"""
-        WITH incoming AS MATERIALIZED ({StagedIds} 'members'
+    static readonly string Full = $"""
+        WITH incoming AS MATERIALIZED ({StagedIds} '{StorageNames.Members}'
         ), exited AS (
             DELETE FROM membership m
             WHERE m.cohort_key = @cohort
@@ -70,9 +71,9 @@ static class CommitSql
         """;
 
     // Diff: membership becomes (current ∪ added) − removed; a user in both lists ends absent.
-    const string Diff = $"""
-        WITH added AS MATERIALIZED ({StagedIds} 'add_members'
-        ), removed AS MATERIALIZED ({StagedIds} 'remove_members'
+    static readonly string Diff = $"""
+        WITH added AS MATERIALIZED ({StagedIds} '{StorageNames.AddMembers}'
+        ), removed AS MATERIALIZED ({StagedIds} '{StorageNames.RemoveMembers}'
         ), exited AS (
             DELETE FROM membership m USING removed r
             WHERE m.cohort_key = @cohort AND m.distinct_id = r.distinct_id
@@ -90,11 +91,11 @@ static class CommitSql
 
     // Both end the same way: the real changes, in distinct-id order (the feed's order within a commit),
     // recorded in chunks of up to 1,000 (one row each). A user is never both entered and exited.
-    const string RecordTransitions = """
+    static readonly string RecordTransitions = $"""
         , changed AS (
-            SELECT distinct_id, 'exited' AS kind FROM exited
+            SELECT distinct_id, '{StorageNames.Exited}' AS kind FROM exited
             UNION ALL
-            SELECT distinct_id, 'entered' AS kind FROM entered
+            SELECT distinct_id, '{StorageNames.Entered}' AS kind FROM entered
         ), chunked AS (
             SELECT distinct_id, kind, (row_number() OVER (ORDER BY distinct_id) - 1) / 1000 AS chunk FROM changed
         ), recorded AS (
@@ -160,14 +161,14 @@ static class CommitSql
     static readonly string ProfilesOfDistinctMembers = string.Format(SessionProfiles, "", "");
 
     static readonly string LatestProfiles = string.Format(SessionProfiles,
-        "DISTINCT ON (u.distinct_id)", "ORDER BY u.distinct_id, (p.action = 'remove_members'), p.page_count DESC, u.ordinal DESC");
+        "DISTINCT ON (u.distinct_id)", $"ORDER BY u.distinct_id, (p.action = '{StorageNames.RemoveMembers}'), p.page_count DESC, u.ordinal DESC");
 
     // Any constant, used for nothing else (the two-key advisory locks do not overlap the one-key ones).
     const int ProfileLockClass = 0x50726f66;
 
-    const string Finish = """
+    static readonly string Finish = $"""
         UPDATE sync_session
-        SET state = 'committed', committed_at = now(), entered_count = @entered, exited_count = @exited
+        SET state = '{StorageNames.Committed}', committed_at = now(), entered_count = @entered, exited_count = @exited
         WHERE session_key = @session;
         -- The cohort row is locked by this transaction: counting changes here is exact.
         UPDATE cohort SET last_committed_at = now(), member_count = member_count + @entered - @exited WHERE cohort_key = @cohort;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CohortSync.Domain;
 using CohortSync.Host.Observability;
 using Dapper;
@@ -33,70 +32,13 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
             return decision;
         }
 
-        var keys = sessions.Keys;
-        CommitCounts? commit = null;
-        var commitStarted = 0L;
-        foreach (var e in decision.Events)
-        {
-            switch (e)
-            {
-                case Event.SessionOpened opened:
-                    keys[opened.SessionId] = await connection.ExecuteScalarAsync<long>(
-                        """
-                        INSERT INTO sync_session (cohort_key, session_id, kind, state)
-                        VALUES (@cohortKey, @sessionId, @kind, 'open')
-                        RETURNING session_key
-                        """,
-                        new { cohortKey, sessionId = opened.SessionId.Value, kind = opened.Kind.ToString() }, tx);
-                    break;
-                case Event.SessionSuperseded superseded:
-                    await connection.ExecuteAsync(
-                        "UPDATE sync_session SET state = 'superseded', superseded_by = @by WHERE session_key = @session;"
-                        + StagedPage.DeleteOfSession,
-                        new { session = keys[superseded.SessionId], by = keys[superseded.By] }, tx);
-                    break;
-                case Event.ActionRestarted restarted:
-                    await connection.ExecuteAsync(
-                        """
-                        DELETE FROM staged_page
-                        WHERE upload_id IN (SELECT upload_id FROM session_page WHERE session_key = @session AND action = @action);
-                        DELETE FROM session_page WHERE session_key = @session AND action = @action;
-                        UPDATE session_action SET total_pages = @total WHERE session_key = @session AND action = @action;
-                        """,
-                        new { session = keys[restarted.SessionId], action = restarted.Action.WireName, total = restarted.TotalPages }, tx);
-                    break;
-                case Event.PageStored stored:
-                    await connection.ExecuteAsync(
-                        """
-                        INSERT INTO session_action (session_key, action, total_pages) VALUES (@session, @action, @total)
-                        ON CONFLICT (session_key, action) DO NOTHING;
-                        INSERT INTO session_page (session_key, action, page_count, upload_id, member_count)
-                        VALUES (@session, @action, @pageCount, @uploadId, @memberCount);
-                        UPDATE sync_session SET last_page_at = now() WHERE session_key = @session;
-                        """,
-                        new
-                        {
-                            session = keys[stored.SessionId],
-                            action = stored.Action.WireName,
-                            total = stored.PageInfo.TotalPages,
-                            pageCount = stored.PageInfo.PageCount,
-                            uploadId,
-                            memberCount = page.Members.Length,
-                        }, tx);
-                    break;
-                case Event.SessionCommitted committed:
-                    commitStarted = Stopwatch.GetTimestamp();
-                    commit = await CommitSql.RunAsync(connection, tx, cohortKey, keys[committed.SessionId], page.ProjectId, committed.Kind);
-                    break;
-                default:
-                    throw new InvalidOperationException($"unhandled session event {e}");
-            }
-        }
+        var writes = new SessionWrites(connection, tx, cohortKey, page.ProjectId, sessions.Keys, new StagedUpload(uploadId, page.Members.Length));
+        await Effects.PerformAsync(writes, decision.Events);
 
         await tx.CommitAsync(CancellationToken.None);
         // Counted once durable: a rolled-back page changed nothing.
-        metrics.SessionEventsCommitted(decision.Events, commit, commit is null ? TimeSpan.Zero : Stopwatch.GetElapsedTime(commitStarted));
-        if (commit is not null && await CommitSql.RefreshStatisticsAsync(connection, commit) is { } failure)
+        metrics.SessionsFinished(writes);
+        if (writes.Commit is { Counts: var commit } && await CommitSql.RefreshStatisticsAsync(connection, commit) is { } failure)
             logger.LogWarning("Statistics not refreshed after a commit of {Changes} changes ({Failure}); autovacuum will", commit.Entered + commit.Exited, failure);
         return decision;
     }

@@ -2,12 +2,13 @@ using CohortSync.Domain;
 using Dapper;
 using Npgsql;
 using static CohortSync.Domain.SessionAssembly;
+using static CohortSync.Host.Database.StorageNames;
 
 namespace CohortSync.Host.Webhook;
 
 /// <summary>
 /// The part of a cohort's session state that a decision reads: the page's own session and the open
-/// one (at most one is open), with the pages received so far; and the row key of each.
+/// ones (at most one is open), with the pages received so far; and the row key of each.
 /// </summary>
 sealed record SessionRows(State State, Dictionary<SessionId, long> Keys)
 {
@@ -24,19 +25,20 @@ sealed record SessionRows(State State, Dictionary<SessionId, long> Keys)
         public int[] received { get; init; } = [];
     }
 
-    public static async Task<SessionRows> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long cohortKey, SessionId sessionId)
+    /// <summary>Loads the page's session whatever its status (none when <paramref name="sessionId"/> is null), and the open ones.</summary>
+    public static async Task<SessionRows> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long cohortKey, SessionId? sessionId)
     {
         var rows = await connection.QueryAsync<Row>(
-            """
+            $$"""
             SELECT s.session_key, s.session_id, s.kind, s.state, a.action, a.total_pages,
                    COALESCE(array_agg(p.page_count) FILTER (WHERE p.page_count IS NOT NULL), '{}') AS received
             FROM sync_session s
-            LEFT JOIN session_action a ON a.session_key = s.session_key AND s.state = 'open'
+            LEFT JOIN session_action a ON a.session_key = s.session_key AND s.state = '{{Open}}'
             LEFT JOIN session_page p ON p.session_key = a.session_key AND p.action = a.action
-            WHERE s.cohort_key = @cohortKey AND (s.session_id = @sessionId OR s.state = 'open')
+            WHERE s.cohort_key = @cohortKey AND (s.session_id = @sessionId OR s.state = '{{Open}}')
             GROUP BY s.session_key, s.session_id, s.kind, s.state, a.action, a.total_pages
             """,
-            new { cohortKey, sessionId = sessionId.Value }, tx);
+            new { cohortKey, sessionId = sessionId?.Value }, tx);
 
         var keys = new Dictionary<SessionId, long>();
         var sessions = rows
