@@ -88,7 +88,7 @@ public sealed class MetricsTests(HostFixture fx)
         Assert.True(scrape.Has(Page("remove_members", "action_conflict")));
         Assert.True(scrape.Has(Transitions("exited")));
         Assert.True(scrape.Has(Series("cohortsync_retention_passes_total", ("result", "skipped"))));
-        Assert.True(scrape.Has(Series("cohortsync_retention_deleted_rows_total", ("table", "staged_member"))));
+        Assert.True(scrape.Has(Series("cohortsync_retention_deleted_total", ("item", "staged_member"))));
         Assert.True(scrape.Has("process_cpu_seconds_total"));
         Assert.DoesNotContain(scrape.SeriesNames, s =>
             s.Contains(c.Project) || s.Contains(c.Cohort) || s.Contains("session-label-check") || s.Contains("distinct-label-check"));

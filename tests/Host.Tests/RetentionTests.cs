@@ -254,8 +254,8 @@ public sealed class RetentionTests(HostFixture fx)
         [
             MetricsScrape.Series("cohortsync_retention_passes_total", ("result", "skipped")),
             MetricsScrape.Series("cohortsync_retention_passes_total", ("result", "completed")),
-            MetricsScrape.Series("cohortsync_retention_deleted_rows_total", ("table", "rejected_request")),
-            MetricsScrape.Series("cohortsync_retention_deleted_rows_total", ("table", "sync_session")),
+            MetricsScrape.Series("cohortsync_retention_deleted_total", ("item", "rejection")),
+            MetricsScrape.Series("cohortsync_retention_deleted_total", ("item", "session")),
         ];
         Assert.Equal([1.0, 1.0, 1.0, 0.0], series.Select(s => after[s] - before[s]));
     }

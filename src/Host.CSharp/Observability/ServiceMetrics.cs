@@ -23,7 +23,8 @@ public sealed class ServiceMetrics
     static readonly string[] SessionKinds = [.. SessionKind.All.Select(k => k.ToString())];
     static readonly string Entered = TransitionKind.Entered.ToString(), Exited = TransitionKind.Exited.ToString();
     static readonly string[] RetentionResults = ["completed", "skipped", "failed"];
-    static readonly string[] RetentionTables = ["staged_member", "transition", "sync_session", "rejected_request"];
+    // What retention deletes, counted one by one whatever rows hold them (a page's staged members share one row).
+    static readonly string[] RetentionItems = ["staged_member", "transition", "session", "rejection"];
 
     readonly Counter pages;
     readonly Counter rejections;
@@ -63,8 +64,8 @@ public sealed class ServiceMetrics
             new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
         retentionPasses = factory.CreateCounter("cohortsync_retention_passes_total",
             "Retention passes, by result (completed; skipped: another process held the retention lock; failed).", "result");
-        retentionDeleted = factory.CreateCounter("cohortsync_retention_deleted_rows_total",
-            "Rows deleted by retention, by table.", "table");
+        retentionDeleted = factory.CreateCounter("cohortsync_retention_deleted_total",
+            "Items deleted by retention, by item (staged_member, transition, session, rejection).", "item");
 
         // Known series start at zero, so a rate() or increase() sees their first change.
         foreach (var action in WebhookAction.All)
@@ -81,8 +82,8 @@ public sealed class ServiceMetrics
         transitions.WithLabels(Exited);
         foreach (var result in RetentionResults)
             retentionPasses.WithLabels(result);
-        foreach (var table in RetentionTables)
-            retentionDeleted.WithLabels(table);
+        foreach (var item in RetentionItems)
+            retentionDeleted.WithLabels(item);
     }
 
     public void PageDecided(WebhookAction action, PageOutcome outcome) => pages.WithLabels(action.WireName, outcome.ToString()).Inc();
@@ -109,9 +110,9 @@ public sealed class ServiceMetrics
 
     public void RetentionPass(string result) => retentionPasses.WithLabels(result).Inc();
 
-    public void RetentionDeleted(string table, long rows)
+    public void RetentionDeleted(string item, long count)
     {
-        if (rows > 0)
-            retentionDeleted.WithLabels(table).Inc(rows);
+        if (count > 0)
+            retentionDeleted.WithLabels(item).Inc(count);
     }
 }

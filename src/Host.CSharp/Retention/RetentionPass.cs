@@ -44,8 +44,8 @@ public sealed class RetentionPass(
             metrics.RetentionPass("completed");
             metrics.RetentionDeleted("staged_member", report.StagedMembers + report.UnclaimedStagedMembers);
             metrics.RetentionDeleted("transition", report.Transitions);
-            metrics.RetentionDeleted("sync_session", report.Sessions);
-            metrics.RetentionDeleted("rejected_request", report.Rejections);
+            metrics.RetentionDeleted("session", report.Sessions);
+            metrics.RetentionDeleted("rejection", report.Rejections);
             logger.Log(report.Total > 0 ? LogLevel.Information : LogLevel.Debug,
                 "Retention: {AbandonedSessions} sessions abandoned with {StagedMembers} staged members; deleted "
                 + "{UnclaimedStagedMembers} unclaimed staged members, {Transitions} transitions, {Sessions} sessions, {Rejections} rejections",
