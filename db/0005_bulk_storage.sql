@@ -1,4 +1,4 @@
--- A million-member sync in seconds (issue 5). Measured on the 2-core machine, what bounds a large sync
+-- A million-member sync in seconds (see docs/performance.md). Measured on the 2-core machine, what bounds a large sync
 -- is the number of rows and index entries PostgreSQL writes per member, not the SQL around them: a
 -- million staged members cost ~4 s to stage and ~1 s to delete again, a million transitions ~4 s
 -- (four indexes), and each foreign-key check a trigger call per row. So:

@@ -1,4 +1,4 @@
-/// Mixpanel's side of a cohort sync, as its documentation describes it (see PROTOCOL.md): what a
+/// Mixpanel's side of a cohort sync, as its documentation describes it (see docs/protocol.md): what a
 /// sync sends, how a call's answer is judged, and what a finished sync leaves behind. Pure: time,
 /// randomness and the network enter as parameters, so the same model drives the convergence
 /// properties (virtual time, in-memory receiver) and the `simulate` command (real HTTP).

@@ -80,7 +80,7 @@ let ``the shrunk counterexample: page by page, a failed sync's first page is tak
     Assert.Empty ours.Orphaned
     Assert.Equal<Set<DistinctId>>(Set.empty, Receiver.membership (cohortKey shrunk) ours.Receiver)
 
-/// PROTOCOL.md's worked example, where the drift outlives Mixpanel's next successful sync: u1 joins
+/// The worked example of docs/protocol.md, where the drift outlives Mixpanel's next successful sync: u1 joins
 /// and is added in sync 2, whose `remove_members` call then fails past its retries; u1 leaves
 /// before sync 3, which diffs against sync 1's empty snapshot and so never mentions u1.
 let protocolExample =
@@ -92,7 +92,7 @@ let protocolExample =
           { Changes = [ Left(DistinctId.Of "u1") ]; Faults = [] } ] }
 
 [<Fact>]
-let ``PROTOCOL.md's example: page by page, a failed sync's pages stay for ever`` () =
+let ``the protocol's worked example: page by page, a failed sync's pages stay for ever`` () =
     let theirs = runPageByPage protocolExample
     let ours = runOurs protocolExample
     Assert.Equal<SyncOutcome list>([ Succeeded; Failed; Succeeded ], theirs.Reports |> List.map _.Outcome)

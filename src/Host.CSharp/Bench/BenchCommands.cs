@@ -76,7 +76,7 @@ public static class BenchCommands
         var logLines = new Option<long>("--webhook-log-lines") { Description = "Webhook request lines in the host's log", DefaultValueFactory = _ => 0 };
         var outputs = new Option<string[]>("--out") { Description = "Write the report's JSON here (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
 
-        var command = new Command("bench-report", "Prints issue 5's table from bench/run's measurements and writes them all as JSON")
+        var command = new Command("bench-report", "Prints the benchmark's targets table from bench/run's measurements and writes them all as JSON")
         {
             started, database, quick, copy, sequential, sequentialRss, sequentialHwm, parallel, parallelRss, parallelHwm, logLines, outputs,
         };

@@ -12,11 +12,11 @@ public sealed record BenchInputs(
     string ParallelFile, string ParallelRssFile, long ParallelHwmKb,
     long WebhookLogLines);
 
-/// <summary>One of issue 5's figures: its target, what was measured, and whether that meets it.</summary>
+/// <summary>One of the benchmark's target figures: its target, what was measured, and whether that meets it.</summary>
 public sealed record TargetRow(string Figure, string Target, string Measured, double Value, bool Met);
 
 /// <summary>
-/// The benchmark's verdict: issue 5's table (target, measured, met or missed) and the throughput behind it,
+/// The benchmark's verdict: the targets table (target, measured, met or missed) and the throughput behind it,
 /// printed, and everything measured written as one JSON document.
 /// </summary>
 public static class BenchReport
