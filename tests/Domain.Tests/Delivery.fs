@@ -2,6 +2,7 @@
 module CohortSync.Domain.Tests.Delivery
 
 open CohortSync.Domain
+open CohortSync.Mixpanel
 open CohortSync.Domain.SessionAssembly
 
 /// Fails the property with both values: FsCheck reports the exception with the generated input.

@@ -4,7 +4,7 @@ namespace CohortSync.Domain.Tests
 
 open System
 open CohortSync.Domain
-open CohortSync.Domain.Sender
+open CohortSync.Mixpanel.Sender
 open FsCheck
 open FsCheck.FSharp
 

@@ -5,7 +5,8 @@ module CohortSync.Domain.Tests.PageByPageReceiver
 
 open System
 open CohortSync.Domain
-open CohortSync.Domain.Sender
+open CohortSync.Mixpanel
+open CohortSync.Mixpanel.Sender
 open CohortSync.Domain.Tests.Delivery
 open CohortSync.Domain.Tests.VirtualMixpanel
 open Xunit

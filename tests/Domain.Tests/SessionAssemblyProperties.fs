@@ -3,6 +3,7 @@
 module CohortSync.Domain.Tests.SessionAssemblyProperties
 
 open CohortSync.Domain
+open CohortSync.Mixpanel
 open CohortSync.Domain.SessionAssembly
 open CohortSync.Domain.Tests.Delivery
 open System.Threading.Tasks

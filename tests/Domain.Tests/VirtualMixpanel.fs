@@ -6,8 +6,9 @@ module CohortSync.Domain.Tests.VirtualMixpanel
 open System
 open System.Threading.Tasks
 open CohortSync.Domain
-open CohortSync.Domain.Sender
-open CohortSync.Domain.SyncRun
+open CohortSync.Mixpanel
+open CohortSync.Mixpanel.Sender
+open CohortSync.Mixpanel.SyncRun
 
 /// A receiver under test: ours, or an alternative put on trial.
 type ReceiverModel<'R> =

@@ -6,6 +6,7 @@ open System
 open System.Text
 open System.Text.Json.Nodes
 open CohortSync.Domain
+open CohortSync.Mixpanel
 open CohortSync.Domain.Tests.Delivery
 open FsCheck
 open FsCheck.FSharp
@@ -21,7 +22,7 @@ let private problemsOf (result: Validation<WebhookPage>) =
     | Error problems -> problems
 
 let private renderedNode (page: WebhookPage) =
-    (JsonNode.Parse(ReadOnlySpan(WebhookJson.render page))).AsObject()
+    (JsonNode.Parse(ReadOnlySpan(PageBody.render page))).AsObject()
 
 let private bytesOf (node: JsonNode) = Encoding.UTF8.GetBytes(node.ToJsonString())
 
@@ -29,13 +30,13 @@ let private bytesOf (node: JsonNode) = Encoding.UTF8.GetBytes(node.ToJsonString(
 
 [<DomainProperty>]
 let ``parse then render round-trips`` (page: WebhookPage) =
-    let rendered = WebhookJson.render page
+    let rendered = PageBody.render page
 
     match parse rendered with
     | Error problems -> failwithf "a rendered page was refused: %A" problems
     | Ok parsed ->
         expectEqual "parsed page" page parsed
-        expectEqual "bytes rendered again" rendered (WebhookJson.render parsed)
+        expectEqual "bytes rendered again" rendered (PageBody.render parsed)
 
 [<DomainProperty>]
 let ``ids sent as JSON numbers are kept as their text``
@@ -223,7 +224,7 @@ let ``a JSON array is refused at the root`` () =
 
 [<Fact>]
 let ``page_count 4 of 3 gives the documented message`` () =
-    let body = WebhookJson.render { example with PageInfo = { TotalPages = 3; PageCount = 4 } }
+    let body = PageBody.render { example with PageInfo = { TotalPages = 3; PageCount = 4 } }
     let problems = parse body |> problemsOf
     let expected = "parameters.page_info.page_count: must be between 1 and total_pages (3)"
     expectEqual "problems" [ expected ] (problems |> List.map string)
@@ -272,7 +273,7 @@ let ``a property name that is not text is a problem of its member, not a fault``
 
 [<Fact>]
 let ``a body with a UTF-8 byte-order mark is read`` () =
-    let body = Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (WebhookJson.render example)
+    let body = Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (PageBody.render example)
 
     match parse body with
     | Ok page -> expectEqual "page" example page

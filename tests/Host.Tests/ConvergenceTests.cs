@@ -1,8 +1,9 @@
 using CohortSync.Domain;
+using CohortSync.Mixpanel;
 using CohortSync.Domain.Tests;
 using CohortSync.Host.Tests.Infrastructure;
 using Microsoft.FSharp.Collections;
-using static CohortSync.Domain.Sender;
+using static CohortSync.Mixpanel.Sender;
 
 namespace CohortSync.Host.Tests;
 

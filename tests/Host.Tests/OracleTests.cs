@@ -1,5 +1,6 @@
 using System.Net;
 using CohortSync.Domain;
+using CohortSync.Mixpanel;
 using CohortSync.Host.Tests.Infrastructure;
 using static CohortSync.Domain.SessionAssembly;
 

@@ -1,15 +1,15 @@
 using System.Text.Json;
-using CohortSync.Host.Bench;
+using CohortSync.Simulate.Bench;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
-using CohortSync.Host.Simulate;
+using CohortSync.Simulate;
 using CohortSync.Host.Tests.Infrastructure;
 using CohortSync.Host.Tests.Simulate;
 using Dapper;
 
 namespace CohortSync.Host.Tests.Bench;
 
-/// <summary>The host's benchmark subcommands that bench/run strings together: the COPY floor, the report, the clean-up.</summary>
+/// <summary>The benchmark subcommands that bench/run strings together: the COPY floor, the report, the clean-up.</summary>
 [Collection(HostCollection.Name)]
 public sealed class BenchToolsTests(HostFixture fx)
 {

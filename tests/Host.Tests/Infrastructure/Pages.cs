@@ -1,4 +1,5 @@
 using CohortSync.Domain;
+using CohortSync.Mixpanel;
 using Microsoft.FSharp.Core;
 
 namespace CohortSync.Host.Tests.Infrastructure;
@@ -62,7 +63,7 @@ public sealed record TestCohort(string Project, string Cohort)
 
 public static class PageExtensions
 {
-    public static byte[] Body(this WebhookPage page) => WebhookBody.Render(page);
+    public static byte[] Body(this WebhookPage page) => PageBody.Render(page);
 
     public static string Describe(this WebhookPage page) =>
         $"{page.Action.WireName} {page.SessionId.Value} {page.PageInfo.PageCount}/{page.PageInfo.TotalPages} ({page.Members.Length} members)";

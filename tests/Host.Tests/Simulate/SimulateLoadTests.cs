@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using CohortSync.Host.Simulate;
-using CohortSync.Host.Simulate.Load;
+using CohortSync.Simulate;
+using CohortSync.Simulate.Load;
 using CohortSync.Host.Tests.Infrastructure;
 
 namespace CohortSync.Host.Tests.Simulate;

@@ -1,4 +1,4 @@
-using CohortSync.Host.Simulate;
+using CohortSync.Simulate;
 
 namespace CohortSync.Host.Tests.Simulate;
 

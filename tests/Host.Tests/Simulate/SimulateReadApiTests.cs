@@ -1,4 +1,4 @@
-using CohortSync.Host.Simulate;
+using CohortSync.Simulate;
 using CohortSync.Host.Tests.Infrastructure;
 
 namespace CohortSync.Host.Tests.Simulate;

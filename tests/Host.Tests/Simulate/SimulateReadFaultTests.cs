@@ -1,5 +1,5 @@
 using CohortSync.Domain;
-using CohortSync.Host.Simulate;
+using CohortSync.Simulate;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

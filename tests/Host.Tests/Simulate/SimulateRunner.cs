@@ -1,5 +1,5 @@
 using System.Text.Json;
-using CohortSync.Host.Simulate;
+using CohortSync.Simulate;
 
 namespace CohortSync.Host.Tests.Simulate;
 
