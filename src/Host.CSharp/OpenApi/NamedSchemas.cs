@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using CohortSync.Domain;
-using static CohortSync.Domain.SessionAssembly;
 using CohortSync.Host.Cohorts;
 using CohortSync.Host.Feed;
 using CohortSync.Host.Observability;
@@ -8,6 +7,7 @@ using CohortSync.Host.Rejections;
 using CohortSync.Host.UserProfiles;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using static CohortSync.Domain.SessionAssembly;
 
 namespace CohortSync.Host.OpenApi;
 
@@ -26,7 +26,7 @@ sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransf
     const string MemberPropertiesSchema = "MemberProperties";
 
     /// <summary>The component the webhook body's C# enum already gives the actions.</summary>
-    static readonly string ActionSchema = nameof(CohortSyncAction);
+    const string ActionSchema = nameof(CohortSyncAction);
 
     static readonly (Type Record, string Property, string Schema)[] Uses =
     [
@@ -70,8 +70,13 @@ sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransf
         foreach (var (name, schema) in Components())
             document.Components.Schemas[name] = schema;
         foreach (var (record, property, schema) in Uses)
-            if (document.Components.Schemas.TryGetValue(record.Name, out var owner) && owner is OpenApiSchema { Properties: { } properties })
-                properties[property] = new OpenApiSchemaReference(schema, document);
+        {
+            // A renamed record or property would otherwise leave its field described as any text.
+            if (!document.Components.Schemas.TryGetValue(record.Name, out var owner)
+                || owner is not OpenApiSchema { Properties: { } properties } || !properties.ContainsKey(property))
+                throw new InvalidOperationException($"the OpenAPI document has no property {property} of {record.Name}");
+            properties[property] = new OpenApiSchemaReference(schema, document);
+        }
         return Task.CompletedTask;
     }
 
