@@ -117,7 +117,7 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
         var feedEvent = Resolve(doc, Property(doc, feedPage, "events").GetProperty("items"));
         Assert.Equal(["entered", "exited"], Property(doc, feedEvent, "kind").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
         var kindParameter = events.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "kind");
-        Assert.Equal(["entered", "exited"], kindParameter.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["entered", "exited"], Resolve(doc, kindParameter.GetProperty("schema")).GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
         var cohortView = doc.GetProperty("components").GetProperty("schemas").GetProperty("CohortView");
         Assert.Equal("integer", Property(doc, cohortView, "memberCount").GetProperty("type").GetString());
         Assert.False(Property(doc, cohortView, "memberCount").TryGetProperty("pattern", out _));
@@ -135,5 +135,110 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
         Assert.True(paths.GetProperty("/metrics").GetProperty("get").GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/plain", out _));
         // Operations endpoints take no credentials.
         Assert.False(paths.GetProperty("/healthz").GetProperty("get").TryGetProperty("security", out _));
+    }
+
+    // ==== As a generated client sees it ==========================================================
+
+    [Fact]
+    public async Task Document_names_no_absolute_server()
+    {
+        var doc = await DocumentAsync();
+        // A client generated from it would otherwise call whichever host the document was fetched from.
+        if (doc.TryGetProperty("servers", out var servers))
+            foreach (var server in servers.EnumerateArray())
+                Assert.False(Uri.TryCreate(server.GetProperty("url").GetString(), UriKind.Absolute, out _), server.ToString());
+    }
+
+    [Fact]
+    public async Task A_members_properties_are_one_named_object_of_any_properties()
+    {
+        var doc = await DocumentAsync();
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        var uses = new[] { "MemberView", "ProfileView" }
+            .Select(record => schemas.GetProperty(record).GetProperty("properties").GetProperty("properties"))
+            .ToArray();
+        Assert.Single(uses.Select(u => u.GetProperty("$ref").GetString()).Distinct());
+        var properties = Resolve(doc, uses[0]);
+        Assert.Equal("object", properties.GetProperty("type").GetString());
+        Assert.Equal(JsonValueKind.Object, properties.GetProperty("additionalProperties").ValueKind);
+        Assert.False(schemas.TryGetProperty("JsonElement", out _));
+    }
+
+    [Fact]
+    public async Task The_problem_bodys_error_is_the_primary_error_message()
+    {
+        var doc = await DocumentAsync();
+        var events = doc.GetProperty("paths").GetProperty("/v1/events").GetProperty("get");
+        var problem = events.GetProperty("responses").GetProperty("400").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        var marked = Resolve(doc, problem).GetProperty("properties").EnumerateObject()
+            .Where(p => p.Value.TryGetProperty("x-ms-primary-error-message", out var flag) && flag.GetBoolean())
+            .Select(p => p.Name);
+        Assert.Equal(["error"], marked);
+        Assert.Equal("string", Property(doc, problem, "error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Every_enum_is_one_named_component_that_its_uses_reference()
+    {
+        var doc = await DocumentAsync();
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        var enums = new List<(string Path, string[] Words)>();
+        Walk(doc, "#", (path, node) =>
+        {
+            if (node.TryGetProperty("enum", out var words))
+                enums.Add((path, words.EnumerateArray().Select(w => w.GetString()!).Order().ToArray()));
+            if (node.TryGetProperty("$ref", out var reference) && reference.ValueKind == JsonValueKind.String)
+                Assert.True(schemas.TryGetProperty(reference.GetString()!.Split('/')[^1], out _), $"{path}: {reference}");
+        });
+        Assert.All(enums, e => Assert.Matches("^#/components/schemas/[^/]+$", e.Path));
+        Assert.Equal(enums.Count, enums.Select(e => string.Join(",", e.Words)).Distinct().Count());
+
+        string RefOf(string record, string property) =>
+            schemas.GetProperty(record).GetProperty("properties").GetProperty(property).GetProperty("$ref").GetString()!;
+        var kindParameter = doc.GetProperty("paths").GetProperty("/v1/events").GetProperty("get").GetProperty("parameters")
+            .EnumerateArray().Single(p => p.GetProperty("name").GetString() == "kind");
+        Assert.Equal(RefOf("FeedEvent", "kind"), kindParameter.GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.Equal(RefOf("SessionView", "kind"), RefOf("SessionSummary", "kind"));
+        Assert.Equal(RefOf("SessionView", "state"), RefOf("SessionSummary", "state"));
+        Assert.Equal(RefOf("CohortSyncPage", "action"), RefOf("ActionProgressView", "action"));
+        Assert.Equal("CohortSyncReplyStatus", RefOf("CohortSyncReply", "status").Split('/')[^1]);
+        Assert.Equal("string", Resolve(doc, kindParameter.GetProperty("schema")).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Every_read_operation_and_its_parameters_are_described()
+    {
+        var doc = await DocumentAsync();
+        var operations = doc.GetProperty("paths").EnumerateObject()
+            .Where(path => path.Name.StartsWith("/v1/", StringComparison.Ordinal))
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => (Name: $"{op.Name} {path.Name}", Operation: op.Value)))
+            .ToArray();
+        Assert.Equal(10, operations.Length);
+        foreach (var (name, operation) in operations)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()), name);
+            Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("description").GetString()), name);
+            foreach (var parameter in operation.TryGetProperty("parameters", out var parameters) ? parameters.EnumerateArray() : default)
+                Assert.False(
+                    string.IsNullOrWhiteSpace(parameter.TryGetProperty("description", out var text) ? text.GetString() : null),
+                    $"{name}: {parameter.GetProperty("name")}");
+        }
+    }
+
+    /// <summary>Visits every object of the document with its JSON pointer.</summary>
+    static void Walk(JsonElement node, string path, Action<string, JsonElement> visit)
+    {
+        if (node.ValueKind == JsonValueKind.Object)
+        {
+            visit(path, node);
+            foreach (var child in node.EnumerateObject())
+                Walk(child.Value, $"{path}/{child.Name.Replace("~", "~0").Replace("/", "~1")}", visit);
+        }
+        else if (node.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in node.EnumerateArray())
+                Walk(item, $"{path}/{i++}", visit);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,11 +15,21 @@ public static class CohortEndpoints
     public static RouteGroupBuilder MapCohorts(this RouteGroupBuilder v1)
     {
         var cohorts = v1.MapGroup("/cohorts");
-        cohorts.MapGet("", ListAsync).WithName("ListCohorts");
-        cohorts.MapGet("/{projectId}/{cohortId}", GetAsync).WithName("GetCohort");
-        cohorts.MapGet("/{projectId}/{cohortId}/members", GetMembersAsync).WithName("GetCohortMembers");
-        cohorts.MapGet("/{projectId}/{cohortId}/members/{distinctId}", GetMembershipAsync).WithName("GetCohortMember");
-        cohorts.MapGet("/{projectId}/{cohortId}/sessions", GetSessionsAsync).WithName("GetCohortSessions");
+        cohorts.MapGet("", ListAsync).WithName("ListCohorts")
+            .WithSummary("List cohorts")
+            .WithDescription("The cohorts of the projects the API key covers, by project id then cohort id. A cohort is listed from the first page of its first session on; memberCount and lastCommittedAt tell whether a session has committed yet.");
+        cohorts.MapGet("/{projectId}/{cohortId}", GetAsync).WithName("GetCohort")
+            .WithSummary("Get a cohort")
+            .WithDescription("A cohort's name and description (the latest sent), its member count and its latest session. 404 when there is no such cohort in a project the API key covers.");
+        cohorts.MapGet("/{projectId}/{cohortId}/members", GetMembersAsync).WithName("GetCohortMembers")
+            .WithSummary("List a cohort's members")
+            .WithDescription("The cohort's membership as of its last committed session, in distinct id order, each member with their latest profile. A session's pages change it only once all of them are in.");
+        cohorts.MapGet("/{projectId}/{cohortId}/members/{distinctId}", GetMembershipAsync).WithName("GetCohortMember")
+            .WithSummary("Get a user's membership of a cohort")
+            .WithDescription("Since when the user is a member, the session whose commit added them, and their profile. 404 when the user is not a member, or there is no such cohort.");
+        cohorts.MapGet("/{projectId}/{cohortId}/sessions", GetSessionsAsync).WithName("GetCohortSessions")
+            .WithSummary("List a cohort's sessions")
+            .WithDescription("The cohort's sync history, newest first: each session's kind and state, the pages received of each action's total_pages, and the users its commit added and removed.");
         return v1;
     }
 
@@ -26,7 +37,7 @@ public static class CohortEndpoints
         TypedResults.NotFound(new ProblemBody($"no cohort {cohortId} in project {projectId}"));
 
     static async Task<Results<Ok<CohortPage>, BadRequest<ProblemBody>>> ListAsync(
-        string? limit, string? after, CohortQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
+        string? limit, [Description(ParameterText.After)] string? after, CohortQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
             return badLimit;
@@ -40,14 +51,14 @@ public static class CohortEndpoints
     }
 
     static async Task<Results<Ok<CohortView>, NotFound<ProblemBody>>> GetAsync(
-        string projectId, string cohortId, CohortQueries queries, ApiCaller caller, CancellationToken ct)
+        [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.CohortId)] string cohortId, CohortQueries queries, ApiCaller caller, CancellationToken ct)
     {
         var cohort = caller.Scope.Sees(projectId) ? await queries.GetAsync(projectId, cohortId, ct) : null;
         return cohort is null ? NoCohort(projectId, cohortId) : TypedResults.Ok(cohort);
     }
 
     static async Task<Results<Ok<MemberPage>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> GetMembersAsync(
-        string projectId, string cohortId, string? limit, string? after,
+        [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.CohortId)] string cohortId, string? limit, [Description(ParameterText.After)] string? after,
         MemberQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
@@ -65,7 +76,8 @@ public static class CohortEndpoints
     }
 
     static async Task<Results<Ok<MembershipView>, NotFound<ProblemBody>>> GetMembershipAsync(
-        string projectId, string cohortId, string distinctId, MemberQueries queries, ApiCaller caller, CancellationToken ct)
+        [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.CohortId)] string cohortId, [Description(ParameterText.DistinctId)] string distinctId,
+        MemberQueries queries, ApiCaller caller, CancellationToken ct)
     {
         if (!caller.Scope.Sees(projectId))
             return NoCohort(projectId, cohortId);
@@ -78,7 +90,7 @@ public static class CohortEndpoints
     }
 
     static async Task<Results<Ok<SessionPage>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> GetSessionsAsync(
-        string projectId, string cohortId, string? limit, string? after,
+        [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.CohortId)] string cohortId, string? limit, [Description(ParameterText.After)] string? after,
         SessionQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using CohortSync.Host.Api;
@@ -16,13 +17,19 @@ public static partial class ConsumerEndpoints
 {
     public const string NameRule = "a consumer name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit";
 
+    const string NameText = "The consumer's name (" + NameRule + ").";
+
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z")]
     private static partial Regex ValidName();
 
     public static RouteGroupBuilder MapConsumers(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/consumers/{name}/cursor", GetAsync).WithName("GetConsumerCursor");
+        v1.MapGet("/consumers/{name}/cursor", GetAsync).WithName("GetConsumerCursor")
+            .WithSummary("Read a consumer's cursor")
+            .WithDescription("The feed cursor the consumer last stored under this API key, so that a restarted worker resumes the change feed there. 404 when it has stored none yet.");
         v1.MapPut("/consumers/{name}/cursor", PutAsync).WithName("PutConsumerCursor")
+            .WithSummary("Store a consumer's cursor")
+            .WithDescription("Stores the cursor of the last change feed event the consumer has acted on, under this API key. The cursor must be one the feed issued.")
             .Accepts<ConsumerCursorBody>("application/json");
         return v1;
     }
@@ -31,7 +38,7 @@ public static partial class ConsumerEndpoints
         ValidName().IsMatch(name) ? null : TypedResults.BadRequest(new ProblemBody(NameRule));
 
     static async Task<Results<Ok<ConsumerView>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> GetAsync(
-        string name, ConsumerStore store, ApiCaller caller, CancellationToken ct)
+        [Description(NameText)] string name, ConsumerStore store, ApiCaller caller, CancellationToken ct)
     {
         if (CheckName(name) is { } badName)
             return badName;
@@ -43,7 +50,7 @@ public static partial class ConsumerEndpoints
 
     // The body is read here rather than bound, so that a malformed one gets a 400 that says why.
     static async Task<Results<Ok<ConsumerView>, BadRequest<ProblemBody>>> PutAsync(
-        string name, HttpRequest request, ConsumerStore store, ApiCaller caller, CancellationToken ct)
+        [Description(NameText)] string name, HttpRequest request, ConsumerStore store, ApiCaller caller, CancellationToken ct)
     {
         if (CheckName(name) is { } badName)
             return badName;

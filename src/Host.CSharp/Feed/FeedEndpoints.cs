@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,14 +18,22 @@ public sealed record FeedPage(IReadOnlyList<FeedEvent> Events, string Next);
 /// </summary>
 public static class FeedEndpoints
 {
+    public const string GetEventsName = "GetEvents";
+
     public static RouteGroupBuilder MapFeed(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/events", GetEventsAsync).WithName("GetEvents");
+        v1.MapGet("/events", GetEventsAsync).WithName(GetEventsName)
+            .WithSummary("Read the change feed")
+            .WithDescription("Every user entering or leaving a cohort, in the order the commits became visible, each exactly once to a reader that follows next. An empty page's next is where to poll again.");
         return v1;
     }
 
     static async Task<Results<Ok<FeedPage>, BadRequest<ProblemBody>>> GetEventsAsync(
-        string? after, string? limit, string? projectId, string? cohortId, string? kind,
+        [Description("A cursor this feed issued (a page's next, or an event's cursor), to continue just after it; left out, the start of the feed.")] string? after,
+        string? limit,
+        [Description("Only events of this Mixpanel project.")] string? projectId,
+        [Description("Only events of this cohort; needs projectId, as cohort ids are per project.")] string? cohortId,
+        [Description("Only users entering (entered) or only users leaving (exited).")] string? kind,
         FeedQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)

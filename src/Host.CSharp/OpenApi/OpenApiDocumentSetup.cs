@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -15,6 +16,9 @@ public static class OpenApiDocumentSetup
     public static IServiceCollection AddCohortSyncOpenApi(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
+            // A member's properties get a named schema of their own (NamedSchemas), not JsonElement's "anything".
+            options.CreateSchemaReferenceId = type =>
+                type.Type == typeof(JsonElement) ? null : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo
@@ -23,6 +27,9 @@ public static class OpenApiDocumentSetup
                     Version = "v1",
                     Description = "Receives Mixpanel cohort syncs (custom webhook) and serves cohort membership from PostgreSQL.",
                 };
+                // The framework lists the address the document was fetched from, which a generated client
+                // would take as its default base address; without servers, paths are relative to the document.
+                document.Servers = [];
                 return Task.CompletedTask;
             });
             options.AddDocumentTransformer<SecuritySchemes>();
@@ -30,6 +37,8 @@ public static class OpenApiDocumentSetup
             options.AddOperationTransformer<ReadApiDocumentation>();
             options.AddSchemaTransformer<ReadApiDocumentation>();
             options.AddDocumentTransformer(MetricsDocumentation.AddMetricsPath);
+            options.AddDocumentTransformer<NamedSchemas>();
+            options.AddOperationTransformer<NamedSchemas>();
             options.AddSchemaTransformer((schema, context, _) =>
             {
                 if (context.JsonPropertyInfo is { } property && IdProperties.Contains(property.Name))
@@ -37,6 +46,9 @@ public static class OpenApiDocumentSetup
                 // The extension data that keeps every other exported property is not a property itself.
                 if (context.JsonPropertyInfo is null && context.JsonTypeInfo.Type == typeof(CohortSyncMember))
                     schema.AdditionalProperties = new OpenApiSchema { Description = "Any other exported property, kept verbatim." };
+                // The service's enums are all written as their names.
+                if (context.JsonTypeInfo.Type.IsEnum)
+                    schema.Type = JsonSchemaType.String;
                 return Task.CompletedTask;
             });
         });

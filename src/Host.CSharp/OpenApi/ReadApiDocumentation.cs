@@ -1,11 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using CohortSync.Domain;
-using CohortSync.Host.Cohorts;
+using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
-using CohortSync.Host.Feed;
-using CohortSync.Host.Observability;
-using CohortSync.Host.Rejections;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -14,25 +10,13 @@ namespace CohortSync.Host.OpenApi;
 
 /// <summary>
 /// What the read API's handlers and records cannot say by their types: <c>limit</c> is bound as text (so
-/// that a malformed one gets the problem body) but is a whole number from 1 to <c>Api:MaxPageSize</c>;
-/// and the text fields that only ever hold one of a few words (the CHECK constraints of <c>db/0001</c>).
+/// that a malformed one gets the problem body) but is a whole number from 1 to <c>Api:MaxPageSize</c>; and
+/// the problem body's <c>error</c> is the message a generated client's exception should carry.
 /// </summary>
 sealed class ReadApiDocumentation(IOptions<ApiOptions> options) : IOpenApiOperationTransformer, IOpenApiSchemaTransformer
 {
-    static readonly string[] TransitionKinds = ["entered", "exited"];
-    static readonly string[] SessionKinds = ["full", "diff"];
-    static readonly string[] SessionStates = ["open", "committed", "superseded"];
-
-    static readonly Dictionary<(Type Record, string Property), string[]> Words = new()
-    {
-        [(typeof(FeedEvent), "kind")] = TransitionKinds,
-        [(typeof(SessionView), "kind")] = SessionKinds,
-        [(typeof(SessionView), "state")] = SessionStates,
-        [(typeof(SessionSummary), "kind")] = SessionKinds,
-        [(typeof(SessionSummary), "state")] = SessionStates,
-        [(typeof(ActionProgressView), "action")] = WebhookAction.All.Select(a => a.WireName).ToArray(),
-        [(typeof(RejectionView), "reason")] = ServiceMetrics.RejectionReasons,
-    };
+    /// <summary>The extension by which Kiota, among others, takes a property as an error's message.</summary>
+    const string PrimaryErrorMessage = "x-ms-primary-error-message";
 
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
     {
@@ -50,20 +34,17 @@ sealed class ReadApiDocumentation(IOptions<ApiOptions> options) : IOpenApiOperat
                     Default = JsonValue.Create(options.Value.DefaultPageSize),
                 };
             }
-            else if (parameter is { Name: "kind", In: ParameterLocation.Query } && operation.OperationId == "GetEvents")
-            {
-                parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Enum = Enumerate(TransitionKinds) };
-            }
         }
         return Task.CompletedTask;
     }
 
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken ct)
     {
-        if (context.JsonPropertyInfo is { DeclaringType: var record, Name: var name } && Words.TryGetValue((record, name), out var words))
-            schema.Enum = Enumerate(words);
+        if (context.JsonPropertyInfo is { DeclaringType: var record, Name: "error" } && record == typeof(ProblemBody))
+        {
+            schema.Extensions ??= new Dictionary<string, IOpenApiExtension>();
+            schema.Extensions[PrimaryErrorMessage] = new JsonNodeExtension(JsonValue.Create(true));
+        }
         return Task.CompletedTask;
     }
-
-    static List<JsonNode> Enumerate(IEnumerable<string> words) => words.Select(w => (JsonNode)JsonValue.Create(w)).ToList();
 }

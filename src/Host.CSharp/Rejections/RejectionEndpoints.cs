@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,12 +16,14 @@ public static class RejectionEndpoints
 {
     public static RouteGroupBuilder MapRejections(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/rejections", ListAsync).WithName("ListRejections");
+        v1.MapGet("/rejections", ListAsync).WithName("ListRejections")
+            .WithSummary("List refused webhook requests")
+            .WithDescription("The webhook requests the service refused, newest first, with their status, reason and message. A key for some projects sees the refusals that name one of them; refusals that name no project (unreadable bodies, wrong credentials) only a key for every project.");
         return v1;
     }
 
     static async Task<Results<Ok<RejectionPage>, BadRequest<ProblemBody>>> ListAsync(
-        string? limit, string? after, RejectionQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
+        string? limit, [Description(ParameterText.After)] string? after, RejectionQueries queries, ApiCaller caller, IOptions<ApiOptions> options, CancellationToken ct)
     {
         if (Paging.CheckLimit(limit, options.Value, out var take) is { } badLimit)
             return badLimit;

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using CohortSync.Host.Api;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -8,12 +9,14 @@ public static class UserEndpoints
 {
     public static RouteGroupBuilder MapUsers(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/users/{projectId}/{distinctId}", GetAsync).WithName("GetUser");
+        v1.MapGet("/users/{projectId}/{distinctId}", GetAsync).WithName("GetUser")
+            .WithSummary("Get a user")
+            .WithDescription("A user's latest profile in a project, merged field by field over the commits that carried it, and the cohorts they are a member of. 404 when the project has no such user, or the API key does not cover it.");
         return v1;
     }
 
     static async Task<Results<Ok<UserView>, NotFound<ProblemBody>>> GetAsync(
-        string projectId, string distinctId, UserQueries queries, ApiCaller caller, CancellationToken ct)
+        [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.DistinctId)] string distinctId, UserQueries queries, ApiCaller caller, CancellationToken ct)
     {
         var user = caller.Scope.Sees(projectId) ? await queries.UserAsync(projectId, distinctId, ct) : null;
         return user is null

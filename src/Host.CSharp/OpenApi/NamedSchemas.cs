@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using CohortSync.Domain;
+using CohortSync.Host.Cohorts;
+using CohortSync.Host.Feed;
+using CohortSync.Host.Observability;
+using CohortSync.Host.Rejections;
+using CohortSync.Host.UserProfiles;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using static CohortSync.Domain.SessionAssembly;
+
+namespace CohortSync.Host.OpenApi;
+
+/// <summary>
+/// What several records and parameters share, as one named component that each of them references: a
+/// generated client then has one type for a session's state, not one per record that shows it. The records
+/// hold these fields as text (the CHECK constraints of <c>db/0001</c> keep them to their words) and a
+/// member's properties as a <see cref="System.Text.Json.JsonElement"/>, which their types cannot say.
+/// </summary>
+sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
+{
+    public const string TransitionKindSchema = "TransitionKind";
+    const string SessionKindSchema = "SessionKind";
+    const string SessionStateSchema = "SessionState";
+    const string RejectionReasonSchema = "RejectionReason";
+    const string MemberPropertiesSchema = "MemberProperties";
+
+    /// <summary>The component the webhook body's C# enum already gives the actions.</summary>
+    const string ActionSchema = nameof(CohortSyncAction);
+
+    static readonly (Type Record, string Property, string Schema)[] Uses =
+    [
+        (typeof(FeedEvent), "kind", TransitionKindSchema),
+        (typeof(SessionView), "kind", SessionKindSchema),
+        (typeof(SessionView), "state", SessionStateSchema),
+        (typeof(SessionSummary), "kind", SessionKindSchema),
+        (typeof(SessionSummary), "state", SessionStateSchema),
+        (typeof(ActionProgressView), "action", ActionSchema),
+        (typeof(RejectionView), "reason", RejectionReasonSchema),
+        (typeof(MemberView), "properties", MemberPropertiesSchema),
+        (typeof(ProfileView), "properties", MemberPropertiesSchema),
+    ];
+
+    static Dictionary<string, OpenApiSchema> Components() => new()
+    {
+        [TransitionKindSchema] = Words(
+            "entered: the user joined the cohort at a commit; exited: the user left it.",
+            TransitionKind.Entered, TransitionKind.Exited),
+        [SessionKindSchema] = Words(
+            "full: a members sync, which replaces the cohort's membership; diff: an add_members and remove_members sync.",
+            SessionKind.Full, SessionKind.Diff),
+        [SessionStateSchema] = Words(
+            "open: pages are still arriving; committed: all pages were in and were applied together; superseded: a newer session of the cohort committed first, so this one never will.",
+            SessionStatus.Open, SessionStatus.Committed, SessionStatus.Superseded),
+        [RejectionReasonSchema] = Words(
+            "Why the webhook refused a request.",
+            ServiceMetrics.RejectionReasons),
+        [MemberPropertiesSchema] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            AdditionalProperties = new OpenApiSchema(),
+            Description = "The member's other exported properties (the cohort's \"Properties to Export\"), kept verbatim as Mixpanel sent them.",
+        },
+    };
+
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken ct)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        foreach (var (name, schema) in Components())
+            document.Components.Schemas[name] = schema;
+        foreach (var (record, property, schema) in Uses)
+        {
+            // A renamed record or property would otherwise leave its field described as any text.
+            if (!document.Components.Schemas.TryGetValue(record.Name, out var owner)
+                || owner is not OpenApiSchema { Properties: { } properties } || !properties.ContainsKey(property))
+                throw new InvalidOperationException($"the OpenAPI document has no property {property} of {record.Name}");
+            properties[property] = new OpenApiSchemaReference(schema, document);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The events filter takes the same words as the events it filters.</summary>
+    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
+    {
+        if (operation.OperationId == FeedEndpoints.GetEventsName)
+            foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>())
+                if (parameter is { Name: "kind", In: ParameterLocation.Query })
+                    parameter.Schema = new OpenApiSchemaReference(TransitionKindSchema, context.Document);
+        return Task.CompletedTask;
+    }
+
+    static OpenApiSchema Words(string description, params IEnumerable<object> words) => new()
+    {
+        Type = JsonSchemaType.String,
+        Enum = words.Select(w => (JsonNode)JsonValue.Create(w.ToString()!)).ToList(),
+        Description = description,
+    };
+}
