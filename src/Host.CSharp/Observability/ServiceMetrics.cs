@@ -1,4 +1,5 @@
 using CohortSync.Domain;
+using CohortSync.Host.Security;
 using Prometheus;
 using static CohortSync.Domain.SessionAssembly;
 
@@ -27,6 +28,7 @@ public sealed class ServiceMetrics
 
     readonly Counter pages;
     readonly Counter rejections;
+    readonly Counter accessRefusals;
     readonly Counter sessionsCommitted;
     readonly Counter sessionsSuperseded;
     readonly Counter sessionsAbandoned;
@@ -44,6 +46,9 @@ public sealed class ServiceMetrics
             "Webhook pages whose session state was decided, by action and outcome.", "action", "outcome");
         rejections = factory.CreateCounter("cohortsync_webhook_rejections_total",
             "Webhook requests refused, by reason (the reason recorded in rejected_request).", "reason");
+        accessRefusals = factory.CreateCounter("cohortsync_access_refusals_total",
+            "Requests refused access, by reason (webhook_credentials, api_key, operations_key: missing or wrong; " +
+            "not_local: /v1 without keys from another machine; too_many_failures: 429 after Security:FailedAuthLimit).", "reason");
         sessionsCommitted = factory.CreateCounter("cohortsync_sessions_committed_total",
             "Sessions committed (applied to membership), by kind (full, diff).", "kind");
         sessionsSuperseded = factory.CreateCounter("cohortsync_sessions_superseded_total",
@@ -72,6 +77,8 @@ public sealed class ServiceMetrics
                 pages.WithLabels(action.WireName, outcome);
         foreach (var reason in RejectionReasons)
             rejections.WithLabels(reason);
+        foreach (var reason in AccessRefusal.All)
+            accessRefusals.WithLabels(reason);
         foreach (var kind in SessionKinds)
         {
             sessionsCommitted.WithLabels(kind);
@@ -88,6 +95,8 @@ public sealed class ServiceMetrics
     public void PageDecided(WebhookAction action, PageOutcome outcome) => pages.WithLabels(action.WireName, outcome.ToString()).Inc();
 
     public void Rejected(string reason) => rejections.WithLabels(reason).Inc();
+
+    public void AccessRefused(string reason) => accessRefusals.WithLabels(reason).Inc();
 
     /// <summary>A page's transaction committed: counts what its events did.</summary>
     public void SessionEventsCommitted(IEnumerable<Event> events, CommitCounts? commit, TimeSpan commitDuration)

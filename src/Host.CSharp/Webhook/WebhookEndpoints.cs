@@ -3,6 +3,7 @@ using CohortSync.Domain;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
+using CohortSync.Host.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -27,7 +28,7 @@ public static class WebhookEndpoints
     }
 
     static async Task<IResult> ReceiveAsync(
-        HttpContext http, PageStore store, WebhookAuthenticator authenticator, RejectionLog rejections,
+        HttpContext http, PageStore store, WebhookAuthenticator authenticator, FailedAuthentications failures, RejectionLog rejections,
         IOptions<WebhookOptions> options, ServiceMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
@@ -65,6 +66,7 @@ public static class WebhookEndpoints
             var caller = authenticator.Authenticate(http.Request.Headers.Authorization);
             if (caller is null)
             {
+                failures.Record(http, AccessRefusal.WebhookCredentials);
                 var prefix = await RequestBody.PrefixAsync(http.Request, ct);
                 return Refuse(new Rejection(401, "unauthorized", "missing or wrong Basic credentials", size),
                     WebhookBody.TryReadAction(prefix) ?? "");
@@ -86,7 +88,7 @@ public static class WebhookEndpoints
             page = parsed;
             var action = page.Action.WireName;
             var about = new Rejection(0, "", "", body.Bytes.Length);
-            if (!caller.MaySync(page.ProjectId.Value))
+            if (!caller.Includes(page.ProjectId.Value))
                 return Refuse(about with
                 {
                     Status = 403, Reason = "forbidden_project",
