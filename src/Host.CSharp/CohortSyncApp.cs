@@ -80,22 +80,26 @@ public static class CohortSyncApp
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);
 
-        // Said when the service starts serving (not for `migrate`, which serves nothing).
-        if (app.Services.GetRequiredService<WebhookAuthenticator>().IsOpen)
-            app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
-                "No webhook credentials are configured (Webhook:Credentials; allowed by Webhook:AllowAnonymous or Development): every request is accepted"));
-        if (app.Services.GetRequiredService<ApiKeyAuthenticator>().IsOpen)
-            app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
-                "No API keys are configured (Api:Keys; allowed by Api:AllowAnonymous or Development): /v1 answers clients on this machine only"));
+        // Said when the service starts serving, after its settings are validated (not for `migrate`, which serves nothing).
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (app.Services.GetRequiredService<WebhookAuthenticator>().IsOpen)
+                app.Logger.LogWarning(
+                    "No webhook credentials are configured (Webhook:Credentials; allowed by Webhook:AllowAnonymous or Development): every request is accepted");
+            if (app.Services.GetRequiredService<ApiKeyAuthenticator>().IsOpen)
+                app.Logger.LogWarning(
+                    "No API keys are configured (Api:Keys; allowed by Api:AllowAnonymous or Development): /v1 answers clients on this machine only");
+        });
 
         // The client address first, so that the failure count and the loopback rule see the client, not a proxy.
         app.UseForwardedClients();
         app.UseRequestMetrics();
         app.UseRateLimiter();
         app.UseMiddleware<OperationsAccess>();
-        app.MapWebhook(app.Services.GetRequiredService<IOptions<WebhookOptions>>().Value.Path);
+        // Read, not resolved: resolving the options would validate them now, and `migrate` needs no credentials.
+        app.MapWebhook(config.GetSection(WebhookOptions.Section).Get<WebhookOptions>()?.Path ?? new WebhookOptions().Path);
         app.MapReadApi();
-        app.MapHealth(connectionString, AccessSummary.Of(app.Services));
+        app.MapHealth(connectionString);
         var operations = app.MapGroup("").WithMetadata(new OperationsEndpoint());
         operations.MapMetricsEndpoint();
         operations.MapCohortSyncOpenApi();

@@ -10,8 +10,7 @@ public static class HealthEndpoints
 {
     public const string Tag = "Operations";
 
-    // /readyz tells how each part is guarded, so that an opt-out of credentials shows.
-    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app, string connectionString, AccessSummary access)
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app, string connectionString)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthStatus("alive")))
             .WithTags(Tag)
@@ -20,8 +19,10 @@ public static class HealthEndpoints
             // A client locked out for failed authentications is still probed: a probe's 429 would restart a healthy service.
             .DisableRateLimiting();
         // DbUp's own check reads the journal, and fails like any query when the database is unreachable.
-        app.MapGet("/readyz", () =>
+        // It also tells how each part is guarded, so that an opt-out of credentials shows.
+        app.MapGet("/readyz", (HttpContext http) =>
             {
+                var access = AccessSummary.Of(http.RequestServices);
                 try
                 {
                     return Migrations.AreApplied(connectionString)

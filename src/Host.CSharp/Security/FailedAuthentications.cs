@@ -53,8 +53,11 @@ public sealed class FailedAuthentications : IDisposable
         http.RequestServices.GetRequiredService<ServiceMetrics>().AccessRefused(AccessRefusal.TooManyFailures);
         if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
             http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
-        await http.Response.WriteAsJsonAsync(
-            new Api.ProblemBody("too many failed authentications from this address: retry after the time in Retry-After"), ct);
+        const string message = "too many failed authentications from this address: retry after the time in Retry-After";
+        if (http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == Webhook.WebhookEndpoints.EndpointName)
+            await Webhook.WebhookEndpoints.RefuseEarlyAsync(http, message, ct);
+        else
+            await http.Response.WriteAsJsonAsync(new Api.ProblemBody(message), ct);
     }
 
     /// <summary>An IPv4 address, or an IPv6 /64: one host usually holds a whole /64.</summary>

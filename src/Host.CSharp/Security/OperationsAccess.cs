@@ -49,7 +49,7 @@ public sealed class OperationsOptionsValidator : IValidateOptions<OperationsOpti
                 port = null;
             }
             if (port is null or <= 0)
-                problems.Add($"Operations:Url ({options.Url}) must be a URL with a port of its own, such as http://0.0.0.0:9090");
+                problems.Add($"Operations:Url ({options.Url}) must be a URL with a fixed port, such as http://0.0.0.0:9090");
         }
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }

@@ -21,10 +21,24 @@ public static class WebhookEndpoints
     const string LogLine =
         "Webhook {Action} {ProjectId}/{CohortId} session {SessionId} page {PageCount}/{TotalPages}: {Outcome} {Status} in {ElapsedMs:F1} ms";
 
+    public const string EndpointName = "Webhook";
+
     public static IEndpointRouteBuilder MapWebhook(this IEndpointRouteBuilder app, string path)
     {
-        app.MapPost(path, ReceiveAsync).WithName("Webhook").DisableAntiforgery().DescribeWebhook();
+        app.MapPost(path, ReceiveAsync).WithName(EndpointName).DisableAntiforgery().DescribeWebhook();
         return app;
+    }
+
+    /// <summary>
+    /// A refusal made before the endpoint runs (too many failed authentications), in the reply Mixpanel
+    /// expects: the action echoed, and the status in <c>error.code</c>. Not recorded as a rejection, so
+    /// that a flood of guesses does not fill the table.
+    /// </summary>
+    public static async Task RefuseEarlyAsync(HttpContext http, string message, CancellationToken ct)
+    {
+        var prefix = await RequestBody.PrefixAsync(http.Request, ct);
+        var action = WebhookBody.TryReadAction(prefix) ?? "";
+        await http.Response.WriteAsJsonAsync(WebhookReply.Failure(action, message, http.Response.StatusCode), ct);
     }
 
     static async Task<IResult> ReceiveAsync(
