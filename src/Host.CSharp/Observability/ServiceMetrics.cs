@@ -96,8 +96,6 @@ public sealed class ServiceMetrics
 
     public void Rejected(string reason) => rejections.WithLabels(reason).Inc();
 
-    public void AccessRefused(string reason) => accessRefusals.WithLabels(reason).Inc();
-
     /// <summary>A page's transaction committed: counts what its events did.</summary>
     public void SessionEventsCommitted(IEnumerable<Event> events, CommitCounts? commit, TimeSpan commitDuration)
     {
@@ -124,6 +122,8 @@ public sealed class ServiceMetrics
     }
 
     public void SessionsAbandoned(long count) => sessionsAbandoned.Inc(count);
+
+    public void AccessRefused(string reason) => accessRefusals.WithLabels(reason).Inc();
 
     public void RequestServed(string method, string endpoint, int status, TimeSpan duration) =>
         requestDuration.WithLabels(method, endpoint, status.ToString()).Observe(duration.TotalSeconds);
