@@ -123,10 +123,10 @@ public sealed class ServiceMetrics
 
     public void SessionsAbandoned(long count) => sessionsAbandoned.Inc(count);
 
-    public void AccessRefused(string reason) => accessRefusals.WithLabels(reason).Inc();
-
     public void RequestServed(string method, string endpoint, int status, TimeSpan duration) =>
         requestDuration.WithLabels(method, endpoint, status.ToString()).Observe(duration.TotalSeconds);
+
+    public void AccessRefused(string reason) => accessRefusals.WithLabels(reason).Inc();
 
     public void RetentionPass(string result) => retentionPasses.WithLabels(result).Inc();
 
