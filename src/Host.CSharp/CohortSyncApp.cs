@@ -5,7 +5,9 @@ using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
 using CohortSync.Host.Retention;
+using CohortSync.Host.Security;
 using CohortSync.Host.Webhook;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -23,12 +25,20 @@ public static class CohortSyncApp
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         var config = builder.Configuration;
+        config.AddSecretsFolder();
 
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookCredentialsValidator>();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, ClosedByDefault>();
+        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ClosedByDefault>();
+        builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SecurityOptions>, SecurityOptionsValidator>();
+        builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<OperationsOptions>, OperationsOptionsValidator>();
+        ListenForOperations(builder);
 
         var connectionString = config.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -49,6 +59,15 @@ public static class CohortSyncApp
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(AutoPrepare.Apply(connectionString)).Build());
         builder.Services.AddSingleton<WebhookAuthenticator>();
+        builder.Services.AddSingleton<FailedAuthentications>();
+        builder.Services.AddForwardedClients();
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<FailedAuthentications>((limiter, failures) =>
+        {
+            limiter.GlobalLimiter = failures.Gate;
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = FailedAuthentications.RefuseAsync;
+        });
         builder.Services.AddSingleton<PageStore>();
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
@@ -61,20 +80,39 @@ public static class CohortSyncApp
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);
 
-        // Said when the service starts serving (not for `migrate`, which serves nothing).
-        if (app.Services.GetRequiredService<WebhookAuthenticator>().IsOpen)
-            app.Lifetime.ApplicationStarted.Register(() =>
-                app.Logger.LogWarning("No webhook credentials are configured (Webhook:Credentials): every request is accepted"));
-        if (app.Services.GetRequiredService<ApiKeyAuthenticator>().IsOpen)
-            app.Lifetime.ApplicationStarted.Register(() =>
-                app.Logger.LogWarning("No API keys are configured (Api:Keys): /v1 answers clients on this machine only"));
+        // Said when the service starts serving, after its settings are validated (not for `migrate`, which serves nothing).
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (app.Services.GetRequiredService<WebhookAuthenticator>().IsOpen)
+                app.Logger.LogWarning(
+                    "No webhook credentials are configured (Webhook:Credentials; allowed by Webhook:AllowAnonymous or Development): every request is accepted");
+            if (app.Services.GetRequiredService<ApiKeyAuthenticator>().IsOpen)
+                app.Logger.LogWarning(
+                    "No API keys are configured (Api:Keys; allowed by Api:AllowAnonymous or Development): /v1 answers clients on this machine only");
+        });
 
+        // The client address first, so that the failure count and the loopback rule see the client, not a proxy.
+        app.UseForwardedClients();
         app.UseRequestMetrics();
-        app.MapWebhook(app.Services.GetRequiredService<IOptions<WebhookOptions>>().Value.Path);
+        app.UseRateLimiter();
+        app.UseMiddleware<OperationsAccess>();
+        // Read, not resolved: resolving the options would validate them now, and `migrate` needs no credentials.
+        app.MapWebhook(config.GetSection(WebhookOptions.Section).Get<WebhookOptions>()?.Path ?? new WebhookOptions().Path);
         app.MapReadApi();
         app.MapHealth(connectionString);
-        app.MapMetricsEndpoint();
-        app.MapCohortSyncOpenApi();
+        var operations = app.MapGroup("").WithMetadata(new OperationsEndpoint());
+        operations.MapMetricsEndpoint();
+        operations.MapCohortSyncOpenApi();
         return app;
+    }
+
+    /// <summary>Adds <c>Operations:Url</c> to the URLs the server listens on.</summary>
+    static void ListenForOperations(WebApplicationBuilder builder)
+    {
+        var url = builder.Configuration[$"{OperationsOptions.Section}:{nameof(OperationsOptions.Url)}"];
+        if (string.IsNullOrWhiteSpace(url))
+            return;
+        var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey];
+        builder.WebHost.UseUrls([.. (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), url]);
     }
 }

@@ -1,4 +1,6 @@
 using System.Net;
+using CohortSync.Host.Observability;
+using CohortSync.Host.Security;
 
 namespace CohortSync.Host.Api;
 
@@ -26,14 +28,17 @@ public static class ApiAccess
     {
         var http = context.HttpContext;
         var keys = http.RequestServices.GetRequiredService<ApiKeyAuthenticator>();
-        ApiScope scope;
+        ProjectScope scope;
         if (keys.IsOpen)
         {
-            // The address of the TCP peer, never X-Forwarded-For (no forwarded-headers middleware runs):
-            // behind a proxy on this machine every request is "local", so configure keys there.
+            // The TCP peer, or the client a known proxy names (Security:KnownProxies). Behind a proxy
+            // on this machine that is not known, every request is "local": configure keys there.
             if (!IsLoopback(http.Connection.RemoteIpAddress))
+            {
+                http.RequestServices.GetRequiredService<ServiceMetrics>().AccessRefused(AccessRefusal.NotLocal);
                 return TypedResults.Json(new ProblemBody(NoKeysMessage), statusCode: StatusCodes.Status403Forbidden);
-            scope = ApiScope.EveryProject;
+            }
+            scope = ProjectScope.EveryProject;
         }
         else if (keys.Authenticate(http.Request.Headers.Authorization) is { } matched)
         {
@@ -41,6 +46,7 @@ public static class ApiAccess
         }
         else
         {
+            http.RequestServices.GetRequiredService<FailedAuthentications>().Record(http, AccessRefusal.ApiKey);
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"CohortSync\"";
             return TypedResults.Json(
                 new ProblemBody("missing or wrong API key: send Authorization: Bearer <key>"), statusCode: StatusCodes.Status401Unauthorized);

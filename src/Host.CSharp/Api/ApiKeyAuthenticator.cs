@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using CohortSync.Host.Configuration;
+using CohortSync.Host.Security;
 using Microsoft.Extensions.Options;
 
 namespace CohortSync.Host.Api;
@@ -13,18 +14,18 @@ namespace CohortSync.Host.Api;
 /// </summary>
 public sealed class ApiKeyAuthenticator
 {
-    sealed record Entry(byte[] Key, ApiScope Scope);
+    sealed record Entry(byte[] Key, ProjectScope Scope);
 
     readonly Entry[] entries;
 
     public ApiKeyAuthenticator(IOptions<ApiOptions> options) =>
-        entries = options.Value.Keys.Select(k => new Entry(Hash(k.Key), ApiScope.For(k.Projects))).ToArray();
+        entries = options.Value.Keys.Select(k => new Entry(Hash(k.Key), ProjectScope.For(k.Projects))).ToArray();
 
     /// <summary>True when no key is configured: /v1 then answers loopback clients only.</summary>
     public bool IsOpen => entries.Length == 0;
 
     /// <summary>The key's scope, or null when the header is missing or names no configured key.</summary>
-    public ApiScope? Authenticate(string? authorization)
+    public ProjectScope? Authenticate(string? authorization)
     {
         if (!AuthenticationHeaderValue.TryParse(authorization, out var header)
             || !string.Equals(header.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
@@ -32,7 +33,7 @@ public sealed class ApiKeyAuthenticator
             return null;
 
         var key = Hash(header.Parameter);
-        ApiScope? match = null;
+        ProjectScope? match = null;
         foreach (var entry in entries)
             if (CryptographicOperations.FixedTimeEquals(entry.Key, key) && match is null)
                 match = entry.Scope;

@@ -53,7 +53,7 @@ public static class CohortEndpoints
     static async Task<Results<Ok<CohortView>, NotFound<ProblemBody>>> GetAsync(
         [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.CohortId)] string cohortId, CohortQueries queries, ApiCaller caller, CancellationToken ct)
     {
-        var cohort = caller.Scope.Sees(projectId) ? await queries.GetAsync(projectId, cohortId, ct) : null;
+        var cohort = caller.Scope.Includes(projectId) ? await queries.GetAsync(projectId, cohortId, ct) : null;
         return cohort is null ? NoCohort(projectId, cohortId) : TypedResults.Ok(cohort);
     }
 
@@ -67,7 +67,7 @@ public static class CohortEndpoints
         if (after is not null && !Cursor.TryDecode(after, out afterId))
             return Paging.BadCursor();
 
-        var members = caller.Scope.Sees(projectId) ? await queries.MembersAsync(projectId, cohortId, afterId, take + 1, ct) : null;
+        var members = caller.Scope.Includes(projectId) ? await queries.MembersAsync(projectId, cohortId, afterId, take + 1, ct) : null;
         if (members is null)
             return NoCohort(projectId, cohortId);
 
@@ -79,7 +79,7 @@ public static class CohortEndpoints
         [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.CohortId)] string cohortId, [Description(ParameterText.DistinctId)] string distinctId,
         MemberQueries queries, ApiCaller caller, CancellationToken ct)
     {
-        if (!caller.Scope.Sees(projectId))
+        if (!caller.Scope.Includes(projectId))
             return NoCohort(projectId, cohortId);
         var (cohortFound, membership) = await queries.MembershipAsync(projectId, cohortId, distinctId, ct);
         if (!cohortFound)
@@ -99,7 +99,7 @@ public static class CohortEndpoints
         if (after is not null && !Cursor.TryDecode(after, out beforeKey))
             return Paging.BadCursor();
 
-        var sessions = caller.Scope.Sees(projectId) ? await queries.HistoryAsync(projectId, cohortId, beforeKey, take + 1, ct) : null;
+        var sessions = caller.Scope.Includes(projectId) ? await queries.HistoryAsync(projectId, cohortId, beforeKey, take + 1, ct) : null;
         if (sessions is null)
             return NoCohort(projectId, cohortId);
 

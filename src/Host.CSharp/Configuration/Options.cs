@@ -16,8 +16,14 @@ public sealed class WebhookOptions
     [Range(1024, long.MaxValue)]
     public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>Basic credentials Mixpanel may use. With none, every request is accepted (and a warning logged).</summary>
+    /// <summary>
+    /// Basic credentials Mixpanel may use. With none, every request is accepted (and a warning logged):
+    /// outside Development only when <see cref="AllowAnonymous"/> says so.
+    /// </summary>
     public List<WebhookCredential> Credentials { get; set; } = [];
+
+    /// <summary>Lets a service outside Development start without credentials, accepting every request.</summary>
+    public bool AllowAnonymous { get; set; }
 
     /// <summary>Seconds a sender is told to wait (Retry-After) when the database cannot take a page now.</summary>
     [Range(1, 3600)]
@@ -101,8 +107,14 @@ public sealed class ApiOptions
     [Range(1, 10_000)]
     public int MaxPageSize { get; set; } = 1000;
 
-    /// <summary>Bearer keys for everything under <c>/v1</c>. With none, <c>/v1</c> answers loopback clients only.</summary>
+    /// <summary>
+    /// Bearer keys for everything under <c>/v1</c>. With none, <c>/v1</c> answers loopback clients only:
+    /// outside Development only when <see cref="AllowAnonymous"/> says so.
+    /// </summary>
     public List<ApiKey> Keys { get; set; } = [];
+
+    /// <summary>Lets a service outside Development start without keys, answering clients on this machine.</summary>
+    public bool AllowAnonymous { get; set; }
 }
 
 /// <summary>One read API key and the Mixpanel projects whose data it may read.</summary>

@@ -6,7 +6,7 @@ namespace CohortSync.Host.Feed;
 /// <summary>Where a named worker got to in the feed, and when it said so.</summary>
 public sealed record ConsumerView(string Name, string Cursor, DateTime UpdatedAt);
 
-/// <summary>Named feed cursors, kept per API-key scope (<see cref="Api.ApiScope.Name"/>).</summary>
+/// <summary>Named feed cursors, kept per API-key scope (<see cref="Security.ProjectScope.Name"/>).</summary>
 public sealed class ConsumerStore(NpgsqlDataSource dataSource)
 {
     sealed record Row(long commit_position, string distinct_id, DateTime updated_at);

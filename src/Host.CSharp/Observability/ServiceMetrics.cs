@@ -1,4 +1,5 @@
 using CohortSync.Domain;
+using CohortSync.Host.Security;
 using Prometheus;
 using static CohortSync.Domain.SessionAssembly;
 
@@ -28,6 +29,7 @@ public sealed class ServiceMetrics
 
     readonly Counter pages;
     readonly Counter rejections;
+    readonly Counter accessRefusals;
     readonly Counter sessionsCommitted;
     readonly Counter sessionsSuperseded;
     readonly Counter sessionsAbandoned;
@@ -45,6 +47,9 @@ public sealed class ServiceMetrics
             "Webhook pages whose session state was decided, by action and outcome.", "action", "outcome");
         rejections = factory.CreateCounter("cohortsync_webhook_rejections_total",
             "Webhook requests refused, by reason (the reason recorded in rejected_request).", "reason");
+        accessRefusals = factory.CreateCounter("cohortsync_access_refusals_total",
+            "Requests refused access, by reason (webhook_credentials, api_key, operations_key: missing or wrong; " +
+            "not_local: /v1 without keys from another machine; too_many_failures: 429 after Security:FailedAuthLimit).", "reason");
         sessionsCommitted = factory.CreateCounter("cohortsync_sessions_committed_total",
             "Sessions committed (applied to membership), by kind (full, diff).", "kind");
         sessionsSuperseded = factory.CreateCounter("cohortsync_sessions_superseded_total",
@@ -73,6 +78,8 @@ public sealed class ServiceMetrics
                 pages.WithLabels(action.WireName, outcome);
         foreach (var reason in RejectionReasons)
             rejections.WithLabels(reason);
+        foreach (var reason in AccessRefusal.All)
+            accessRefusals.WithLabels(reason);
         foreach (var kind in SessionKinds)
         {
             sessionsCommitted.WithLabels(kind);
@@ -107,6 +114,8 @@ public sealed class ServiceMetrics
 
     public void RequestServed(string method, string endpoint, int status, TimeSpan duration) =>
         requestDuration.WithLabels(method, endpoint, status.ToString()).Observe(duration.TotalSeconds);
+
+    public void AccessRefused(string reason) => accessRefusals.WithLabels(reason).Inc();
 
     public void RetentionPass(string result) => retentionPasses.WithLabels(result).Inc();
 

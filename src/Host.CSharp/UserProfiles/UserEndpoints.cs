@@ -18,7 +18,7 @@ public static class UserEndpoints
     static async Task<Results<Ok<UserView>, NotFound<ProblemBody>>> GetAsync(
         [Description(ParameterText.ProjectId)] string projectId, [Description(ParameterText.DistinctId)] string distinctId, UserQueries queries, ApiCaller caller, CancellationToken ct)
     {
-        var user = caller.Scope.Sees(projectId) ? await queries.UserAsync(projectId, distinctId, ct) : null;
+        var user = caller.Scope.Includes(projectId) ? await queries.UserAsync(projectId, distinctId, ct) : null;
         return user is null
             ? TypedResults.NotFound(new ProblemBody($"no user {distinctId} in project {projectId}"))
             : TypedResults.Ok(user);

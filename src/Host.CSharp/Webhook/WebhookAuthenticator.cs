@@ -2,55 +2,35 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using CohortSync.Host.Configuration;
+using CohortSync.Host.Security;
 using Microsoft.Extensions.Options;
 
 namespace CohortSync.Host.Webhook;
 
-/// <summary>Who a request comes from: the projects its credential may sync.</summary>
-public sealed class WebhookCaller
-{
-    readonly HashSet<string>? projects;
-
-    WebhookCaller(HashSet<string>? projects) => this.projects = projects;
-
-    public static readonly WebhookCaller Anyone = new(null);
-
-    /// <summary>
-    /// Empty, or containing <c>*</c>, means every project. Blank entries are refused at start-up
-    /// (<see cref="WebhookCredentialsValidator"/>), not dropped here.
-    /// </summary>
-    public static WebhookCaller For(IEnumerable<string> projects)
-    {
-        var set = projects.ToHashSet(StringComparer.Ordinal);
-        return set.Count == 0 || set.Contains("*") ? Anyone : new WebhookCaller(set);
-    }
-
-    public bool MaySync(string projectId) => projects is null || projects.Contains(projectId);
-}
-
 /// <summary>
 /// Basic authentication against the configured credentials. Every credential is compared, in
-/// constant time on fixed-length hashes, so timing tells nothing about which part was wrong.
+/// constant time on fixed-length hashes, so timing tells nothing about which part was wrong. Two
+/// credentials may share a user name (a password being rotated): either password is accepted.
 /// </summary>
 public sealed class WebhookAuthenticator
 {
-    sealed record Entry(byte[] Username, byte[] Password, WebhookCaller Caller);
+    sealed record Entry(byte[] Username, byte[] Password, ProjectScope Caller);
 
     readonly Entry[] entries;
 
     public WebhookAuthenticator(IOptions<WebhookOptions> options) =>
         entries = options.Value.Credentials
-            .Select(c => new Entry(Hash(c.Username), Hash(c.Password), WebhookCaller.For(c.Projects)))
+            .Select(c => new Entry(Hash(c.Username), Hash(c.Password), ProjectScope.For(c.Projects)))
             .ToArray();
 
     /// <summary>True when no credential is configured: every request is accepted.</summary>
     public bool IsOpen => entries.Length == 0;
 
-    /// <summary>The caller, or null when the header is missing or matches no credential.</summary>
-    public WebhookCaller? Authenticate(string? authorization)
+    /// <summary>The projects the caller may sync, or null when the header is missing or matches no credential.</summary>
+    public ProjectScope? Authenticate(string? authorization)
     {
         if (IsOpen)
-            return WebhookCaller.Anyone;
+            return ProjectScope.EveryProject;
         if (!AuthenticationHeaderValue.TryParse(authorization, out var header)
             || !string.Equals(header.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
             || header.Parameter is null)
@@ -71,7 +51,7 @@ public sealed class WebhookAuthenticator
 
         var username = Hash(decoded[..colon]);
         var password = Hash(decoded[(colon + 1)..]);
-        WebhookCaller? match = null;
+        ProjectScope? match = null;
         foreach (var entry in entries)
         {
             var ok = CryptographicOperations.FixedTimeEquals(entry.Username, username)

@@ -3,6 +3,7 @@ using CohortSync.Domain;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
+using CohortSync.Host.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -20,14 +21,28 @@ public static class WebhookEndpoints
     const string LogLine =
         "Webhook {Action} {ProjectId}/{CohortId} session {SessionId} page {PageCount}/{TotalPages}: {Outcome} {Status} in {ElapsedMs:F1} ms";
 
+    public const string EndpointName = "Webhook";
+
     public static IEndpointRouteBuilder MapWebhook(this IEndpointRouteBuilder app, string path)
     {
-        app.MapPost(path, ReceiveAsync).WithName("Webhook").DisableAntiforgery().DescribeWebhook();
+        app.MapPost(path, ReceiveAsync).WithName(EndpointName).DisableAntiforgery().DescribeWebhook();
         return app;
     }
 
+    /// <summary>
+    /// A refusal made before the endpoint runs (too many failed authentications), in the reply Mixpanel
+    /// expects: the action echoed, and the status in <c>error.code</c>. Not recorded as a rejection, so
+    /// that a flood of guesses does not fill the table.
+    /// </summary>
+    public static async Task RefuseEarlyAsync(HttpContext http, string message, CancellationToken ct)
+    {
+        var prefix = await RequestBody.PrefixAsync(http.Request, ct);
+        var action = WebhookBody.TryReadAction(prefix) ?? "";
+        await http.Response.WriteAsJsonAsync(WebhookReply.Failure(action, message, http.Response.StatusCode), ct);
+    }
+
     static async Task<IResult> ReceiveAsync(
-        HttpContext http, PageStore store, WebhookAuthenticator authenticator, RejectionLog rejections,
+        HttpContext http, PageStore store, WebhookAuthenticator authenticator, FailedAuthentications failures, RejectionLog rejections,
         IOptions<WebhookOptions> options, ServiceMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
@@ -65,6 +80,7 @@ public static class WebhookEndpoints
             var caller = authenticator.Authenticate(http.Request.Headers.Authorization);
             if (caller is null)
             {
+                failures.Record(http, AccessRefusal.WebhookCredentials);
                 var prefix = await RequestBody.PrefixAsync(http.Request, ct);
                 return Refuse(new Rejection(401, "unauthorized", "missing or wrong Basic credentials", size),
                     WebhookBody.TryReadAction(prefix) ?? "");
@@ -86,7 +102,7 @@ public static class WebhookEndpoints
             page = parsed;
             var action = page.Action.WireName;
             var about = new Rejection(0, "", "", body.Bytes.Length);
-            if (!caller.MaySync(page.ProjectId.Value))
+            if (!caller.Includes(page.ProjectId.Value))
                 return Refuse(about with
                 {
                     Status = 403, Reason = "forbidden_project",

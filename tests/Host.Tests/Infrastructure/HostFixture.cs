@@ -71,8 +71,9 @@ public sealed class HostFixture : IAsyncLifetime
     /// <summary>Builds (migrating its database), starts and returns one more host.</summary>
     /// <param name="settings">Configuration on top of the defaults (connection string, Warning logs).</param>
     /// <param name="connectionString">Another database than the fixture's.</param>
+    /// <param name="environment">The host's environment (Testing, which like Production is closed by default).</param>
     public async Task<RunningHost> StartHostAsync(
-        IReadOnlyDictionary<string, string?>? settings = null, string? connectionString = null)
+        IReadOnlyDictionary<string, string?>? settings = null, string? connectionString = null, string environment = "Testing")
     {
         var config = new Dictionary<string, string?>
         {
@@ -83,12 +84,17 @@ public sealed class HostFixture : IAsyncLifetime
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             // Open hosts warn that no credentials are configured: expected here.
             ["Logging:LogLevel:testhost"] = "Error",
+            // Outside Development an open host must be asked for; most tests sync and read without credentials.
+            ["Webhook:AllowAnonymous"] = "true",
+            ["Api:AllowAnonymous"] = "true",
+            // Tests share hosts and one client address; the failure limit has tests of its own.
+            ["Security:FailedAuthLimit"] = "1000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             config[key] = value;
 
         var app = await CohortSyncApp.BuildAsync(
-            ["--urls=http://127.0.0.1:0", "--environment=Testing"],
+            ["--urls=http://127.0.0.1:0", $"--environment={environment}"],
             b => b.Configuration.AddInMemoryCollection(config));
         await app.StartAsync();
 

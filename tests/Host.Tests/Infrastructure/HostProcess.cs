@@ -36,6 +36,9 @@ public sealed class HostProcess : IAsyncDisposable
                      $"--urls=http://127.0.0.1:{port}",
                      $"--ConnectionStrings:{CohortSyncApp.ConnectionStringName}={connectionString}",
                      "--Logging:LogLevel:Default=Warning",
+                     // No environment is set, so this is Production: open is asked for, as the fixture's hosts do.
+                     "--Webhook:AllowAnonymous=true",
+                     "--Api:AllowAnonymous=true",
                  })
             start.ArgumentList.Add(arg);
 
