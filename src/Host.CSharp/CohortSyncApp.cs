@@ -74,11 +74,12 @@ public static class CohortSyncApp
         builder.Services.AddReadApi();
         builder.Services.AddServiceMetrics();
         builder.Services.AddCohortSyncOpenApi();
-        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetentionPass>(sp, connectionString));
+        builder.Services.AddHealthChecks().AddCheck<DatabaseReadiness>(DatabaseReadiness.Name, tags: [HealthEndpoints.ReadyTag]);
+        builder.Services.AddSingleton<RetentionPass>();
         builder.Services.AddHostedService<RetentionWorker>();
 
         var app = builder.Build();
-        await Migrations.ApplyAsync(connectionString, app.Logger);
+        await Migrations.ApplyAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Logger);
 
         // Said when the service starts serving, after its settings are validated (not for `migrate`, which serves nothing).
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -99,7 +100,7 @@ public static class CohortSyncApp
         // Read, not resolved: resolving the options would validate them now, and `migrate` needs no credentials.
         app.MapWebhook(config.GetSection(WebhookOptions.Section).Get<WebhookOptions>()?.Path ?? new WebhookOptions().Path);
         app.MapReadApi();
-        app.MapHealth(connectionString);
+        app.MapHealth();
         var operations = app.MapGroup("").WithMetadata(new OperationsEndpoint());
         operations.MapMetricsEndpoint();
         operations.MapCohortSyncOpenApi();

@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using CohortSync.Host.Database;
 using CohortSync.Host.Security;
-using CohortSync.Host.Webhook;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ReportStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus;
 
 namespace CohortSync.Host;
 
@@ -10,7 +12,10 @@ public static class HealthEndpoints
 {
     public const string Tag = "Operations";
 
-    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app, string connectionString)
+    /// <summary>The tag of the checks <c>/readyz</c> runs (ASP.NET Core health checks, registered with the services).</summary>
+    public const string ReadyTag = "ready";
+
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthStatus("alive")))
             .WithTags(Tag)
@@ -18,21 +23,15 @@ public static class HealthEndpoints
             .WithDescription("Always 200 while the process serves; it does not touch the database.")
             // A client locked out for failed authentications is still probed: a probe's 429 would restart a healthy service.
             .DisableRateLimiting();
-        // DbUp's own check reads the journal, and fails like any query when the database is unreachable.
         // It also tells how each part is guarded, so that an opt-out of credentials shows.
-        app.MapGet("/readyz", (HttpContext http) =>
+        app.MapGet("/readyz", async Task<JsonHttpResult<HealthStatus>> (HttpContext http, HealthCheckService health, CancellationToken ct) =>
             {
                 var access = AccessSummary.Of(http.RequestServices);
-                try
-                {
-                    return Migrations.AreApplied(connectionString)
-                        ? Results.Ok(new HealthStatus("ready", access))
-                        : Results.Json(new HealthStatus("migrations pending", access), statusCode: 503);
-                }
-                catch (Exception e) when (WebhookEndpoints.IsTransient(e))
-                {
-                    return Results.Json(new HealthStatus("database unreachable", access), statusCode: 503);
-                }
+                var report = await health.CheckHealthAsync(check => check.Tags.Contains(ReadyTag), ct);
+                var failed = report.Entries.Values.FirstOrDefault(e => e.Status != ReportStatus.Healthy);
+                return report.Status == ReportStatus.Healthy
+                    ? TypedResults.Json(new HealthStatus("ready", access))
+                    : TypedResults.Json(new HealthStatus(failed.Description ?? "not ready", access), statusCode: StatusCodes.Status503ServiceUnavailable);
             })
             .WithTags(Tag)
             .WithSummary("Readiness: the database answers and every migration is applied")

@@ -57,7 +57,8 @@ public sealed class BulkStorageMigrationTests(HostFixture fx)
         var before = await TransitionsAsync(database);
         Assert.Equal(2500, before.Count);
 
-        await Migrations.ApplyAsync(database, NullLogger.Instance);
+        await using (var dataSource = NpgsqlDataSource.Create(database))
+            await Migrations.ApplyAsync(dataSource, NullLogger.Instance);
 
         Assert.Equal(before, await TransitionsAsync(database));
         await using (var connection = new NpgsqlConnection(database))

@@ -244,6 +244,8 @@ public sealed class RetentionTests(HostFixture fx)
             Assert.True(await other.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_lock(@key)", new { key = RetentionPass.AdvisoryLockKey }));
             Assert.Null(await pass.RunAsync(CancellationToken.None));
             Assert.Equal(1, await other.ExecuteScalarAsync<long>("SELECT count(*) FROM rejected_request"));
+            // Released here: a closed connection's locks go only when its server process has ended, a moment later.
+            await other.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = RetentionPass.AdvisoryLockKey });
         }
 
         var report = await pass.RunAsync(CancellationToken.None);

@@ -1,3 +1,4 @@
+using CohortSync.Host.Database;
 using CohortSync.Host.Webhook;
 
 namespace CohortSync.Host.Api;
@@ -22,7 +23,7 @@ static class ReadApiFaults
             }
             catch (Exception e) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
             {
-                var transient = WebhookEndpoints.IsTransient(e);
+                var transient = DatabaseFaults.IsTransient(e);
                 // The route's pattern, not its path: paths hold distinct ids, which may be email addresses.
                 var route = (context.HttpContext.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
                 context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CohortSync.ReadApi").Log(

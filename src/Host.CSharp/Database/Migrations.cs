@@ -2,6 +2,7 @@ using System.Reflection;
 using DbUp;
 using DbUp.Builder;
 using DbUp.Engine.Output;
+using DbUp.Postgresql;
 using Npgsql;
 
 namespace CohortSync.Host.Database;
@@ -12,28 +13,21 @@ public static class Migrations
     // Any constant: several hosts starting together take turns, so a script never runs twice.
     const long AdvisoryLockKey = 0x436f686f72745379;
 
-    public static async Task ApplyAsync(string connectionString, ILogger logger, CancellationToken ct = default)
+    public static async Task ApplyAsync(NpgsqlDataSource dataSource, ILogger logger, CancellationToken ct = default)
     {
-        // Unpooled, so the lock also ends if this process dies; and released explicitly, because a
-        // pooled connection would keep a session lock until the pool reused or pruned it.
-        await using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
-        await guard.OpenAsync(ct);
-        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_lock({AdvisoryLockKey})", guard))
+        // A transaction's lock: it ends with the transaction, or with the connection if this process dies,
+        // and so never stays behind in a pooled connection. The scripts run on connections of their own.
+        await using var guard = await dataSource.OpenConnectionAsync(ct);
+        await using var hold = await guard.BeginTransactionAsync(ct);
+        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", guard, hold))
             await lockCommand.ExecuteNonQueryAsync(ct);
-        try
-        {
-            Upgrade(connectionString, logger);
-        }
-        finally
-        {
-            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLockKey})", guard);
-            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
-        }
+        Upgrade(dataSource, logger);
+        await hold.CommitAsync(CancellationToken.None);
     }
 
-    static void Upgrade(string connectionString, ILogger logger)
+    static void Upgrade(NpgsqlDataSource dataSource, ILogger logger)
     {
-        var result = Scripts(connectionString).WithTransactionPerScript().LogTo(new UpgradeLog(logger)).Build().PerformUpgrade();
+        var result = Scripts(dataSource).WithTransactionPerScript().LogTo(new UpgradeLog(logger)).Build().PerformUpgrade();
         if (!result.Successful)
             throw new InvalidOperationException($"migration {result.ErrorScript?.Name} failed", result.Error);
         foreach (var script in result.Scripts)
@@ -41,12 +35,12 @@ public static class Migrations
     }
 
     /// <summary>True when every embedded script has been applied.</summary>
-    public static bool AreApplied(string connectionString) =>
-        !Scripts(connectionString).LogToNowhere().Build().IsUpgradeRequired();
+    public static bool AreApplied(NpgsqlDataSource dataSource) =>
+        !Scripts(dataSource).LogToNowhere().Build().IsUpgradeRequired();
 
-    static UpgradeEngineBuilder Scripts(string connectionString) =>
+    static UpgradeEngineBuilder Scripts(NpgsqlDataSource dataSource) =>
         DeployChanges.To
-            .PostgresqlDatabase(connectionString)
+            .PostgresqlDatabase(new PostgresqlConnectionManager(dataSource))
             .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith("db.", StringComparison.Ordinal));
 
     sealed class UpgradeLog(ILogger logger) : IUpgradeLog

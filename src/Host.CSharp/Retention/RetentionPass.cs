@@ -20,7 +20,7 @@ public sealed record RetentionReport(
 /// process runs a pass at a time, whatever the number of hosts on the database; the others skip theirs.
 /// </summary>
 public sealed class RetentionPass(
-    NpgsqlDataSource dataSource, string connectionString, IOptions<RetentionOptions> options, ServiceMetrics metrics,
+    NpgsqlDataSource dataSource, IOptions<RetentionOptions> options, ServiceMetrics metrics,
     ILogger<RetentionPass> logger)
 {
     // Any constant other than the migrations' (Migrations.AdvisoryLockKey).
@@ -29,10 +29,11 @@ public sealed class RetentionPass(
     /// <summary>Runs one pass now; null when another process is running one.</summary>
     public async Task<RetentionReport?> RunAsync(CancellationToken ct)
     {
-        // Unpooled, so the lock also ends if this process dies, never lingering in a pooled connection.
-        await using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
-        await guard.OpenAsync(ct);
-        if (!await guard.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_lock(@key)", new { key = AdvisoryLockKey }))
+        // A transaction's lock: it ends with the transaction, or with the connection if this process dies,
+        // and so never stays behind in a pooled connection. The pass works on connections of its own.
+        await using var guard = await dataSource.OpenConnectionAsync(ct);
+        await using var hold = await guard.BeginTransactionAsync(ct);
+        if (!await guard.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@key)", new { key = AdvisoryLockKey }, hold))
         {
             metrics.RetentionPass("skipped");
             return null;
@@ -61,7 +62,7 @@ public sealed class RetentionPass(
         {
             try
             {
-                await guard.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = AdvisoryLockKey });
+                await hold.RollbackAsync(CancellationToken.None);
             }
             catch (NpgsqlException)
             {

@@ -1,3 +1,4 @@
+using CohortSync.Host.Database;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
@@ -26,7 +27,7 @@ public sealed class RetentionWorker(RetentionPass pass, IOptions<RetentionOption
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 // The next pass takes up where this one stopped: every batch it finished stays done.
-                var level = WebhookEndpoints.IsTransient(e) ? LogLevel.Warning : LogLevel.Error;
+                var level = DatabaseFaults.IsTransient(e) ? LogLevel.Warning : LogLevel.Error;
                 logger.Log(level, e, "Retention pass failed; the next one runs in {Minutes} minutes", options.Value.IntervalMinutes);
             }
         }

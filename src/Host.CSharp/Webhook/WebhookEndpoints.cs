@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using CohortSync.Domain;
 using CohortSync.Host.Configuration;
+using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
 using CohortSync.Host.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace CohortSync.Host.Webhook;
 
@@ -41,7 +42,7 @@ public static class WebhookEndpoints
         await http.Response.WriteAsJsonAsync(WebhookReply.Failure(action, message, http.Response.StatusCode), ct);
     }
 
-    static async Task<IResult> ReceiveAsync(
+    static async Task<JsonHttpResult<WebhookReply>> ReceiveAsync(
         HttpContext http, PageStore store, WebhookAuthenticator authenticator, FailedAuthentications failures, RejectionLog rejections,
         IOptions<WebhookOptions> options, ServiceMetrics metrics, ILoggerFactory loggers, CancellationToken ct)
     {
@@ -57,7 +58,7 @@ public static class WebhookEndpoints
                 page?.PageInfo.PageCount, page?.PageInfo.TotalPages, outcome, status,
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
-        IResult Refuse(Rejection r, string action, Exception? error = null)
+        JsonHttpResult<WebhookReply> Refuse(Rejection r, string action, Exception? error = null)
         {
             metrics.Rejected(r.Reason);
             rejections.Record(r with
@@ -114,7 +115,7 @@ public static class WebhookEndpoints
             {
                 decision = await store.ReceiveAsync(page, ct);
             }
-            catch (Exception e) when (IsTransient(e))
+            catch (Exception e) when (DatabaseFaults.IsTransient(e))
             {
                 return Refuse(about with { Status = 503, Reason = "unavailable", Message = "storage is unavailable; retry later" },
                     action, e);
@@ -142,15 +143,4 @@ public static class WebhookEndpoints
                 page?.Action.WireName ?? "", e);
         }
     }
-
-    /// <summary>Faults a retry can get past: the server unreachable, overloaded, restarting, or a lost race.</summary>
-    internal static bool IsTransient(Exception e) => e switch
-    {
-        // 25P03: the session sat idle holding the feed lock and PostgreSQL ended it (ReadSideCommit).
-        PostgresException pg => pg.IsTransient || pg.SqlState[..2] is "08" or "53" or "57" or "40"
-                                || pg.SqlState == "25P03",
-        NpgsqlException => true,
-        TimeoutException => true,
-        _ => e.InnerException is { } inner && IsTransient(inner),
-    };
 }
