@@ -1,6 +1,7 @@
-/// Session assembly for one cohort, as a decider: pages arrive in any order, any number of times,
-/// and a session commits once, when the last of its pages is in. Membership itself is not held
-/// here: a commit event tells the host to apply the session's staged pages (see `Membership`).
+/// Session assembly for one cohort, as a decider: pages arrive in any order, any number of times;
+/// a session is sealed once, when the last of its pages is in (Mixpanel is then told it succeeded),
+/// and committed once, after every session sealed before it. Membership itself is not held here: a
+/// commit event tells the host to apply the session's staged pages (see `Membership`).
 module CohortSync.Domain.SessionAssembly
 
 open System.Collections.Generic
@@ -20,25 +21,33 @@ type Event =
     | ActionRestarted of SessionId: SessionId * Action: WebhookAction * TotalPages: int
     /// A page was stored (staged, invisible until the session commits).
     | PageStored of SessionId: SessionId * Action: WebhookAction * PageInfo: PageInfo
-    /// Every page is in: the session's pages are applied to membership, atomically.
+    /// Every page is in and acknowledged: the session must be applied, after those sealed before it.
+    | SessionSealed of SessionId: SessionId * Kind: SessionKind
+    /// The session's pages are applied to membership, atomically.
     | SessionCommitted of SessionId: SessionId * Kind: SessionKind
 
 // ==== State =======================================================================================
 
 /// Where a session stands.
 type SessionStatus =
+    /// Pages are still arriving.
     | Open
+    /// Every page is in and acknowledged; not yet applied.
+    | Sealed
+    /// Applied to membership.
     | Committed
+    /// Given up before its last page: a newer session began, or it waited too long.
     | Superseded
 
     override this.ToString() =
         match this with
         | Open -> "open"
+        | Sealed -> "sealed"
         | Committed -> "committed"
         | Superseded -> "superseded"
 
     /// Every status, in the order a session can reach them.
-    static member All = [| Open; Committed; Superseded |]
+    static member All = [| Open; Sealed; Committed; Superseded |]
 
     /// The names `ToString` writes, as stored and served.
     static member Names = SessionStatus.All |> Array.map string
@@ -47,6 +56,7 @@ type SessionStatus =
     static member FromName(name: string) =
         match name with
         | "open" -> Open
+        | "sealed" -> Sealed
         | "committed" -> Committed
         | "superseded" -> Superseded
         | other -> invalidArg (nameof name) $"not a session status: {other}"
@@ -82,19 +92,27 @@ type Session =
           Status = status
           Progress = progress |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq }
 
-/// The sessions of one cohort. A decision reads only the page's own session and the open ones, so
-/// a host may load just those.
+/// The sessions of one cohort. A decision reads only the page's own session and the open and sealed
+/// ones, so a host may load just those.
 type State =
-    { Sessions: Map<SessionId, Session> }
+    { Sessions: Map<SessionId, Session>
+      /// The sealed sessions not yet committed, oldest first: the order they must be committed in.
+      SealedInOrder: SessionId list }
 
+    /// For C# callers rebuilding state from storage: sealed sessions must come in the order they were sealed.
     static member Of(sessions: Session seq) =
-        { Sessions = sessions |> Seq.map (fun s -> s.SessionId, s) |> Map.ofSeq }
+        let sessions = List.ofSeq sessions
+
+        { Sessions = sessions |> List.map (fun s -> s.SessionId, s) |> Map.ofList
+          SealedInOrder = sessions |> List.filter (fun s -> s.Status = Sealed) |> List.map _.SessionId }
 
     member this.TryFind(sessionId: SessionId) = this.Sessions |> Map.tryFind sessionId
 
 module Fold =
 
-    let initial: State = { Sessions = Map.empty }
+    let initial: State =
+        { Sessions = Map.empty
+          SealedInOrder = [] }
 
     let private update sessionId f (state: State) =
         match state.Sessions |> Map.tryFind sessionId with
@@ -131,7 +149,12 @@ module Fold =
                       Received = Set.singleton info.PageCount }
 
             state |> update id (progress action add)
-        | SessionCommitted(id, _) -> state |> update id (fun s -> { s with Status = Committed })
+        | SessionSealed(id, _) ->
+            { update id (fun s -> { s with Status = Sealed }) state with
+                SealedInOrder = state.SealedInOrder @ [ id ] }
+        | SessionCommitted(id, _) ->
+            { update id (fun s -> { s with Status = Committed }) state with
+                SealedInOrder = state.SealedInOrder |> List.filter ((<>) id) }
 
     let fold: State -> Event seq -> State = Seq.fold evolve
 
@@ -143,10 +166,12 @@ module Fold =
 type PageOutcome =
     /// Staged; the session still waits for other pages.
     | Stored
-    /// Staged, and it was the last one: the session committed.
-    | Committed
+    /// Staged, and it was the last one: the session is sealed, to be committed.
+    | Sealed
     /// This page of this session and action was already stored: nothing changes.
     | Duplicate
+    /// The session is already sealed, not yet committed: nothing changes.
+    | AlreadySealed
     /// The session already committed: nothing changes.
     | AlreadyCommitted
     /// A newer session of the cohort began: this session will never commit, so nothing changes.
@@ -159,8 +184,9 @@ type PageOutcome =
     member this.IsAccepted =
         match this with
         | PageOutcome.Stored
-        | PageOutcome.Committed -> true
+        | PageOutcome.Sealed -> true
         | PageOutcome.Duplicate
+        | PageOutcome.AlreadySealed
         | PageOutcome.AlreadyCommitted
         | PageOutcome.Superseded
         | PageOutcome.ActionConflict _ -> false
@@ -170,8 +196,9 @@ type PageOutcome =
     member this.HttpStatus =
         match this with
         | PageOutcome.Stored
-        | PageOutcome.Committed
+        | PageOutcome.Sealed
         | PageOutcome.Duplicate
+        | PageOutcome.AlreadySealed
         | PageOutcome.AlreadyCommitted
         | PageOutcome.Superseded -> 200
         | PageOutcome.ActionConflict _ -> 409
@@ -179,8 +206,9 @@ type PageOutcome =
     override this.ToString() =
         match this with
         | PageOutcome.Stored -> "stored"
-        | PageOutcome.Committed -> "committed"
+        | PageOutcome.Sealed -> "sealed"
         | PageOutcome.Duplicate -> "duplicate"
+        | PageOutcome.AlreadySealed -> "already_sealed"
         | PageOutcome.AlreadyCommitted -> "already_committed"
         | PageOutcome.Superseded -> "superseded"
         | PageOutcome.ActionConflict _ -> "action_conflict"
@@ -188,8 +216,9 @@ type PageOutcome =
     /// The names `ToString` writes, one per case (as metrics label them).
     static member Names =
         [| PageOutcome.Stored
-           PageOutcome.Committed
+           PageOutcome.Sealed
            PageOutcome.Duplicate
+           PageOutcome.AlreadySealed
            PageOutcome.AlreadyCommitted
            PageOutcome.Superseded
            PageOutcome.ActionConflict "" |]
@@ -212,11 +241,15 @@ module Decisions =
             | _ -> []
 
         let stored = opening @ restart @ [ PageStored(session.SessionId, action, pageInfo) ]
-        let after = Fold.fold { Sessions = Map.ofList [ session.SessionId, session ] } stored
+        let after =
+            Fold.fold
+                { Fold.initial with
+                    Sessions = Map.ofList [ session.SessionId, session ] }
+                stored
 
         if after.Sessions[session.SessionId].IsComplete then
-            { Outcome = PageOutcome.Committed
-              Events = Array.ofList (stored @ [ SessionCommitted(session.SessionId, session.Kind) ]) }
+            { Outcome = PageOutcome.Sealed
+              Events = Array.ofList (stored @ [ SessionSealed(session.SessionId, session.Kind) ]) }
         else
             { Outcome = PageOutcome.Stored
               Events = Array.ofList stored }
@@ -241,6 +274,7 @@ module Decisions =
             accept page fresh.Sessions[page.SessionId] (opened :: supersede)
         | Some s ->
             match s.Status with
+            | SessionStatus.Sealed -> ignored PageOutcome.AlreadySealed
             | SessionStatus.Committed -> ignored PageOutcome.AlreadyCommitted
             | SessionStatus.Superseded -> ignored PageOutcome.Superseded
             | Open when SessionKind.Of page.Action <> s.Kind ->
@@ -253,6 +287,30 @@ module Decisions =
                 | Some p when p.TotalPages = page.PageInfo.TotalPages && p.Received.Contains page.PageInfo.PageCount ->
                     ignored PageOutcome.Duplicate
                 | _ -> accept page s []
+
+    /// Commits the oldest sealed session, if any: sessions are applied in the order they were sealed,
+    /// so a newer session never overtakes an older one that Mixpanel was told succeeded.
+    [<CompiledName("CommitNext")>]
+    let commitNext (state: State) : Event array =
+        match state.SealedInOrder with
+        | id :: _ -> [| SessionCommitted(id, state.Sessions[id].Kind) |]
+        | [] -> [||]
+
+    /// After a page that sealed its session: commits that session at once, unless a session sealed
+    /// before it still waits (the committer then applies both, in order).
+    [<CompiledName("CommitSealedNow")>]
+    let commitSealedNow (decision: PageDecision) (state: State) : Event array =
+        let sealedNow =
+            decision.Events
+            |> Array.tryPick (function
+                | SessionSealed(id, _) -> Some id
+                | _ -> None)
+
+        let after = Fold.fold state decision.Events
+
+        match sealedNow, after.SealedInOrder with
+        | Some id, head :: _ when head = id -> commitNext after
+        | _ -> [||]
 
     /// Gives up the sessions among `sessionIds` that are still open (the host judges which have waited
     /// too long for a page). Idempotent: a session already finished yields no event.
@@ -274,6 +332,7 @@ type ISessionEffects =
     abstract SessionAbandoned: sessionId: SessionId -> Task
     abstract ActionRestarted: sessionId: SessionId * action: WebhookAction * totalPages: int -> Task
     abstract PageStored: sessionId: SessionId * action: WebhookAction * pageInfo: PageInfo -> Task
+    abstract SessionSealed: sessionId: SessionId * kind: SessionKind -> Task
     abstract SessionCommitted: sessionId: SessionId * kind: SessionKind -> Task
 
 module Effects =
@@ -289,5 +348,6 @@ module Effects =
                 | SessionAbandoned id -> do! effects.SessionAbandoned id
                 | ActionRestarted(id, action, total) -> do! effects.ActionRestarted(id, action, total)
                 | PageStored(id, action, info) -> do! effects.PageStored(id, action, info)
+                | SessionSealed(id, kind) -> do! effects.SessionSealed(id, kind)
                 | SessionCommitted(id, kind) -> do! effects.SessionCommitted(id, kind)
         }

@@ -68,6 +68,9 @@ public static class CohortSyncApp
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.OnRejected = FailedAuthentications.RefuseAsync;
         });
+        builder.Services.AddOptions<CommitOptions>().BindConfiguration(CommitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SessionCommitter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionCommitter>());
         builder.Services.AddSingleton<PageStore>();
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());

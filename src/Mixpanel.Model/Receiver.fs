@@ -39,38 +39,64 @@ let private stagedIds (c: Cohort) sessionId action =
         let (s, a, _) = kv.Key
         if s = sessionId && a = action then kv.Value |> Seq.map _.DistinctId else Seq.empty)
 
-/// Carries out one event on a cohort: the host does the same in SQL.
-let private perform (page: WebhookPage) (c: Cohort) (event: Event) : Cohort =
+/// Carries out one event on a cohort: the host does the same in SQL. `members` are the page's, when
+/// the event comes of a page.
+let private perform ((projectId, cohortId): CohortKey) (members: Member array) (c: Cohort) (event: Event) : Cohort =
     let c = { c with Sessions = Fold.evolve c.Sessions event }
 
     match event with
-    | SessionOpened _ -> c
+    | SessionOpened _
+    | SessionSealed _ -> c
     | SessionSuperseded(id, _)
     | SessionAbandoned id -> c |> dropStaged (fun (s, _, _) -> s = id)
     | ActionRestarted(id, action, _) -> c |> dropStaged (fun (s, a, _) -> s = id && a = action)
     | PageStored(id, action, info) ->
-        { c with Staged = c.Staged |> Map.add (id, action, info.PageCount) page.Members }
+        { c with Staged = c.Staged |> Map.add (id, action, info.PageCount) members }
     | SessionCommitted(id, kind) ->
         let after =
             match kind with
             | Full -> Membership.commitFull c.Membership (stagedIds c id Members)
             | Diff -> Membership.commitDiff c.Membership (stagedIds c id AddMembers) (stagedIds c id RemoveMembers)
 
-        let changes = Membership.transitions page.ProjectId page.CohortId id c.Membership after
+        let changes = Membership.transitions projectId cohortId id c.Membership after
 
         { c with
             Membership = after
             Transitions = c.Transitions @ changes }
         |> dropStaged (fun (s, _, _) -> s = id)
 
-/// Receives one page: decides, then carries out the decision.
+let private cohortOf key (receiver: Receiver) =
+    receiver.Cohorts |> Map.tryFind key |> Option.defaultValue emptyCohort
+
+/// Receives one page: decides, and carries out the decision, but commits nothing (see `commitNext`).
+[<CompiledName("Stage")>]
+let stage (page: WebhookPage) (receiver: Receiver) : PageOutcome * Receiver =
+    let key = page.ProjectId, page.CohortId
+    let cohort = cohortOf key receiver
+    let decision = Decisions.decide page cohort.Sessions
+    let cohort = decision.Events |> Array.fold (perform key page.Members) cohort
+    decision.Outcome, { Cohorts = receiver.Cohorts |> Map.add key cohort }
+
+/// The committer's step: commits the cohort's oldest sealed session, if any.
+[<CompiledName("CommitNext")>]
+let commitNext (key: CohortKey) (receiver: Receiver) : Receiver =
+    let cohort = cohortOf key receiver
+    let cohort = Decisions.commitNext cohort.Sessions |> Array.fold (perform key [||]) cohort
+    { Cohorts = receiver.Cohorts |> Map.add key cohort }
+
+/// Sealed sessions of the cohort not yet committed.
+[<CompiledName("SealedCount")>]
+let sealedCount (key: CohortKey) (receiver: Receiver) : int = (cohortOf key receiver).Sessions.SealedInOrder.Length
+
+/// Receives one page and commits what it sealed at once: the receiver as seen from outside, a page's
+/// effects visible when it is answered.
 [<CompiledName("Receive")>]
 let receive (page: WebhookPage) (receiver: Receiver) : PageOutcome * Receiver =
     let key = page.ProjectId, page.CohortId
-    let cohort = receiver.Cohorts |> Map.tryFind key |> Option.defaultValue emptyCohort
-    let decision = Decisions.decide page cohort.Sessions
-    let cohort = decision.Events |> Array.fold (perform page) cohort
-    decision.Outcome, { Cohorts = receiver.Cohorts |> Map.add key cohort }
+    let outcome, staged = stage page receiver
+    let rec commitAll r =
+        if sealedCount key r = 0 then r else commitAll (commitNext key r)
+    outcome, commitAll staged
 
 /// A cohort's committed membership (empty for a cohort never seen).
 [<CompiledName("Membership")>]

@@ -76,7 +76,7 @@ let expectedOutcomes (s: SentSession) (schedule: WebhookPage list) : PageOutcome
 
             if seen = needed then PageOutcome.AlreadyCommitted, seen
             elif seen.Contains key then PageOutcome.Duplicate, seen
-            elif seen.Add key = needed then PageOutcome.Committed, seen.Add key
+            elif seen.Add key = needed then PageOutcome.Sealed, seen.Add key
             else PageOutcome.Stored, seen.Add key)
         Set.empty
     |> fst

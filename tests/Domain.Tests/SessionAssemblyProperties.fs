@@ -39,7 +39,7 @@ let ``a session commits exactly once, on its last distinct page`` (run: CohortRu
         (fun receiver s ->
             let steps = deliver receiver s.Schedule
             let outcomes = steps |> List.map _.Outcome
-            expectEqual "commits" 1 (outcomes |> List.filter ((=) PageOutcome.Committed) |> List.length)
+            expectEqual "commits" 1 (outcomes |> List.filter ((=) PageOutcome.Sealed) |> List.length)
             expectEqual "outcomes" (expectedOutcomes s.Session s.Schedule) outcomes
             lastReceiver receiver steps)
         Receiver.empty
@@ -53,7 +53,7 @@ let ``nothing of a session is visible before its last page`` (run: CohortRun) =
             let before = membershipOf s.Session receiver
             let transitionsBefore = transitionsOf s.Session receiver
             let steps = deliver receiver s.Schedule
-            let commit = steps |> List.findIndex (fun step -> step.Outcome = PageOutcome.Committed)
+            let commit = steps |> List.findIndex (fun step -> step.Outcome = PageOutcome.Sealed)
 
             steps
             |> List.iteri (fun i step ->
@@ -107,7 +107,7 @@ let ``superseded sessions never touch state`` (x: Interrupted) =
     |> withPrevious afterFirstPart
     |> List.fold
         (fun newerCommitted (previous, step) ->
-            let newerCommitted = newerCommitted || step.Outcome = PageOutcome.Committed
+            let newerCommitted = newerCommitted || step.Outcome = PageOutcome.Sealed
 
             if step.Page.SessionId = x.Older.SessionId then
                 expectEqual "outcome of the older session's page" PageOutcome.Superseded step.Outcome
@@ -212,7 +212,7 @@ let ``a diff commits only when both add_members and remove_members are complete`
     let firstPart = deliver start x.FirstPart
 
     for step in firstPart do
-        expectTrue "no commit while one action lacks pages" (step.Outcome <> PageOutcome.Committed)
+        expectTrue "no commit while one action lacks pages" (step.Outcome <> PageOutcome.Sealed)
         expectEqual "membership while one action lacks pages" before (membershipOf x.Diff step.After)
 
     let rest = deliver (lastReceiver start firstPart) x.Withheld
@@ -228,8 +228,9 @@ let ``an action of the other kind is refused without changing state`` (x: Confli
     match outcome with
     | PageOutcome.ActionConflict _ -> ()
     | PageOutcome.Stored
-    | PageOutcome.Committed
+    | PageOutcome.Sealed
     | PageOutcome.Duplicate
+    | PageOutcome.AlreadySealed
     | PageOutcome.AlreadyCommitted
     | PageOutcome.Superseded -> failwithf "expected an action conflict, got %O" outcome
 
@@ -246,7 +247,7 @@ let ``under any interleaving of sessions, membership follows the committed sessi
     |> List.fold
         (fun (expected, committed: Set<SessionId>) step ->
             let expected, committed =
-                if step.Outcome = PageOutcome.Committed then
+                if step.Outcome = PageOutcome.Sealed then
                     expectTrue $"{step.Page.SessionId} commits only once" (not (committed.Contains step.Page.SessionId))
                     specification expected byId[step.Page.SessionId], committed.Add step.Page.SessionId
                 else
@@ -314,6 +315,7 @@ type private RecordedEffects() =
         member _.SessionAbandoned id = calls.Add(SessionAbandoned id); Task.CompletedTask
         member _.ActionRestarted(id, action, total) = calls.Add(ActionRestarted(id, action, total)); Task.CompletedTask
         member _.PageStored(id, action, info) = calls.Add(PageStored(id, action, info)); Task.CompletedTask
+        member _.SessionSealed(id, kind) = calls.Add(SessionSealed(id, kind)); Task.CompletedTask
         member _.SessionCommitted(id, kind) = calls.Add(SessionCommitted(id, kind)); Task.CompletedTask
 
 [<DomainProperty>]

@@ -123,7 +123,7 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
         Assert.False(Property(doc, cohortView, "memberCount").TryGetProperty("pattern", out _));
         var sessionView = doc.GetProperty("components").GetProperty("schemas").GetProperty("SessionView");
         Assert.Equal(["integer", "null"], Property(doc, sessionView, "entered").GetProperty("type").EnumerateArray().Select(t => t.GetString()).Order());
-        Assert.Equal(["committed", "open", "superseded"], Property(doc, sessionView, "state").GetProperty("enum").EnumerateArray().Select(e => e.GetString()).Order());
+        Assert.Equal(["committed", "open", "sealed", "superseded"], Property(doc, sessionView, "state").GetProperty("enum").EnumerateArray().Select(e => e.GetString()).Order());
         // A consumer's cursor may not be null, and every read operation describes its 500 and 503.
         var cursorBody = doc.GetProperty("components").GetProperty("schemas").GetProperty("ConsumerCursorBody");
         Assert.Equal("string", Property(doc, cursorBody, "cursor").GetProperty("type").GetString());

@@ -42,7 +42,7 @@ public sealed class OracleTests(HostFixture fx, Xunit.Abstractions.ITestOutputHe
             Assert.True(expectedIds.SequenceEqual(actualIds),
                 $"{context}: after {page.Describe()} ({outcome}): oracle [{string.Join(",", expectedIds)}], host [{string.Join(",", actualIds)}]");
 
-            if (outcome.IsCommitted)
+            if (outcome.IsSealed)
             {
                 Commits++;
                 await CompareTransitionsAsync(context);
@@ -169,7 +169,7 @@ public sealed class OracleTests(HostFixture fx, Xunit.Abstractions.ITestOutputHe
         var outcomes = string.Join(", ", run.Outcomes.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} {kv.Value}"));
         output.WriteLine($"seed {seed}: {run.Posts} posts ({outcomes}); {stale} stale-total pages, {wrongKind} wrong-kind pages, {withheldCount} pages sent late");
         // The generator must have exercised what it claims to (fixed by the seed, so no flakiness).
-        foreach (var kind in new[] { "stored", "committed", "duplicate", "already_committed", "superseded", "action_conflict" })
+        foreach (var kind in new[] { "stored", "sealed", "duplicate", "already_committed", "superseded", "action_conflict" })
             Assert.True(run.Outcomes.GetValueOrDefault(kind) > 0, $"seed {seed}: no {kind} outcome ({outcomes})");
         Assert.True(run.Commits >= 5, $"only {run.Commits} commits");
     }

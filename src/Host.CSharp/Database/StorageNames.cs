@@ -10,6 +10,7 @@ namespace CohortSync.Host.Database;
 static class StorageNames
 {
     public static readonly string Open = SessionStatus.Open.ToString();
+    public static readonly string Sealed = SessionStatus.Sealed.ToString();
     public static readonly string Committed = SessionStatus.Committed.ToString();
     public static readonly string Superseded = SessionStatus.Superseded.ToString();
     public static readonly string Members = WebhookAction.Members.WireName;

@@ -50,8 +50,8 @@ sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransf
             "full: a members sync, which replaces the cohort's membership; diff: an add_members and remove_members sync.",
             SessionKind.Full, SessionKind.Diff),
         [SessionStateSchema] = Words(
-            "open: pages are still arriving; committed: all pages were in and were applied together; superseded: a newer session of the cohort committed first, so this one never will.",
-            SessionStatus.Open, SessionStatus.Committed, SessionStatus.Superseded),
+            "open: pages are still arriving; sealed: all pages are in and were acknowledged, to be applied after the sessions sealed before it; committed: applied, all pages together; superseded: given up before its last page (a newer session began, or it waited too long), so it never will be.",
+            SessionStatus.All),
         [RejectionReasonSchema] = Words(
             "Why the webhook refused a request.",
             ServiceMetrics.RejectionReasons),

@@ -107,7 +107,7 @@ public sealed class RetentionPass(
             var writes = new SessionWrites(connection, tx, cohort, ProjectId.Of(project), rows.Keys, upload: null);
             await SessionAssembly.Effects.PerformAsync(writes, events);
             await tx.CommitAsync(ct);
-            metrics.SessionsFinished(writes);
+            await writes.FinishAsync(metrics, logger);
             sessions += writes.SessionsAbandoned;
             staged += writes.AbandonedStagedMembers;
         }

@@ -76,7 +76,7 @@ static class RetentionSql
     public static readonly string OldSessions = $"""
         DELETE FROM sync_session WHERE session_key = ANY(ARRAY(
             SELECT s.session_key FROM sync_session s
-            WHERE s.state <> '{Open}'
+            WHERE s.state NOT IN ('{Open}', '{Sealed}')
               AND COALESCE(s.committed_at, s.last_page_at) < now() - @age
               AND NOT EXISTS (SELECT 1 FROM transition_chunk t WHERE t.session_key = s.session_key)
               AND NOT EXISTS (SELECT 1 FROM sync_session r WHERE r.superseded_by = s.session_key)

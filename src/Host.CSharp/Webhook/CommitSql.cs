@@ -31,7 +31,10 @@ static class CommitSql
     // more: a hash may use twice this (hash_mem_multiplier), and commits of several cohorts run at once.
     const string LargeSessionMemory = "SET LOCAL work_mem = '128MB'";
 
-    const string StagedMembers = "SELECT COALESCE(sum(member_count), 0) FROM session_page WHERE session_key = @session";
+    /// <summary>The members a session's pages staged (a user on two pages counts twice).</summary>
+    public static Task<long> StagedMembersAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long session) =>
+        connection.ExecuteScalarAsync<long>(
+            "SELECT COALESCE(sum(member_count), 0) FROM session_page WHERE session_key = @session", new { session }, tx);
 
     // How many profiles the planner last counted (all projects; -1 before the table was ever analyzed).
     const string ProfilesCounted = "SELECT reltuples::bigint FROM pg_class WHERE oid = 'user_profile'::regclass";
@@ -210,7 +213,7 @@ static class CommitSql
     public static async Task<CommitCounts> RunAsync(
         NpgsqlConnection connection, NpgsqlTransaction tx, long cohort, long session, ProjectId project, SessionKind kind)
     {
-        var staged = await connection.ExecuteScalarAsync<long>(StagedMembers, new { session }, tx);
+        var staged = await StagedMembersAsync(connection, tx, session);
         var large = staged >= LargeSession;
         var settings = large ? $"{Settings}; {LargeSessionMemory}" : Settings;
         await connection.ExecuteAsync($"{settings}; {(kind.IsFull ? Whole : Probes)}", transaction: tx);

@@ -1,6 +1,7 @@
 using CohortSync.Domain;
 using CohortSync.Host.Observability;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using static CohortSync.Domain.SessionAssembly;
 
@@ -9,9 +10,12 @@ namespace CohortSync.Host.Webhook;
 /// <summary>
 /// Stores a page and carries out what the domain decides, in one transaction. The page's members are
 /// staged before the cohort is locked, so pages of one session stage in parallel; the decision and
-/// its effects run under the cohort's row lock, so two processes never both record or commit a page.
+/// its effects run under the cohort's row lock, so two processes never both record a page. A page
+/// that seals a small session commits it too (see <see cref="CommitOptions.InlineMaxMembers"/>);
+/// any other sealed session is the <see cref="SessionCommitter"/>'s.
 /// </summary>
-public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metrics, ILogger<PageStore> logger)
+public sealed class PageStore(
+    NpgsqlDataSource dataSource, SessionCommitter committer, IOptions<CommitOptions> options, ServiceMetrics metrics, ILogger<PageStore> logger)
 {
     public async Task<PageDecision> ReceiveAsync(WebhookPage page, CancellationToken ct)
     {
@@ -34,12 +38,17 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
 
         var writes = new SessionWrites(connection, tx, cohortKey, page.ProjectId, sessions.Keys, new StagedUpload(uploadId, page.Members.Length));
         await Effects.PerformAsync(writes, decision.Events);
+        var commitNow = Decisions.CommitSealedNow(decision, sessions.State);
+        var committedHere = commitNow.Length > 0
+                            && await CommitSql.StagedMembersAsync(connection, tx, sessions.Keys[page.SessionId]) <= options.Value.InlineMaxMembers
+                            && await CommitLock.TryTakeAsync(connection, tx, cohortKey);
+        if (committedHere)
+            await Effects.PerformAsync(writes, commitNow);
 
         await tx.CommitAsync(CancellationToken.None);
-        // Counted once durable: a rolled-back page changed nothing.
-        metrics.SessionsFinished(writes);
-        if (writes.Commit is { Counts: var commit } && await CommitSql.RefreshStatisticsAsync(connection, commit) is { } failure)
-            logger.LogWarning("Statistics not refreshed after a commit of {Changes} changes ({Failure}); autovacuum will", commit.Entered + commit.Exited, failure);
+        if (decision.Outcome.IsSealed && !committedHere)
+            committer.Notify();
+        await writes.FinishAsync(metrics, logger);
         return decision;
     }
 

@@ -7,8 +7,9 @@ using static CohortSync.Host.Database.StorageNames;
 namespace CohortSync.Host.Webhook;
 
 /// <summary>
-/// The part of a cohort's session state that a decision reads: the page's own session and the open
-/// ones (at most one is open), with the pages received so far; and the row key of each.
+/// The part of a cohort's session state that a decision reads: the page's own session, the open one
+/// (at most one is open) with the pages received so far, and the sealed ones waiting to be committed;
+/// and the row key of each.
 /// </summary>
 sealed record SessionRows(State State, Dictionary<SessionId, long> Keys)
 {
@@ -25,7 +26,8 @@ sealed record SessionRows(State State, Dictionary<SessionId, long> Keys)
         public int[] received { get; init; } = [];
     }
 
-    /// <summary>Loads the page's session whatever its status (none when <paramref name="sessionId"/> is null), and the open ones.</summary>
+    /// <summary>Loads the page's session whatever its status (none when <paramref name="sessionId"/> is null), the open
+    /// one, and the sealed ones in the order they were sealed (the order they must be committed in).</summary>
     public static async Task<SessionRows> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long cohortKey, SessionId? sessionId)
     {
         var rows = await connection.QueryAsync<Row>(
@@ -35,8 +37,9 @@ sealed record SessionRows(State State, Dictionary<SessionId, long> Keys)
             FROM sync_session s
             LEFT JOIN session_action a ON a.session_key = s.session_key AND s.state = '{{Open}}'
             LEFT JOIN session_page p ON p.session_key = a.session_key AND p.action = a.action
-            WHERE s.cohort_key = @cohortKey AND (s.session_id = @sessionId OR s.state = '{{Open}}')
+            WHERE s.cohort_key = @cohortKey AND (s.session_id = @sessionId OR s.state IN ('{{Open}}', '{{Sealed}}'))
             GROUP BY s.session_key, s.session_id, s.kind, s.state, a.action, a.total_pages
+            ORDER BY s.seal_position NULLS LAST, s.session_key
             """,
             new { cohortKey, sessionId = sessionId?.Value }, tx);
 

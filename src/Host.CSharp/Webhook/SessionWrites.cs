@@ -93,10 +93,29 @@ sealed class SessionWrites(
             }, tx);
     }
 
+    public Task SessionSealed(SessionId sessionId, SessionKind kind) =>
+        connection.ExecuteAsync(
+            $"""
+            UPDATE sync_session SET state = '{StorageNames.Sealed}', sealed_at = now(), seal_position = nextval('seal_position_seq')
+            WHERE session_key = @session
+            """,
+            new { session = keys[sessionId] }, tx);
+
     public async Task SessionCommitted(SessionId sessionId, SessionKind kind)
     {
         var started = Stopwatch.GetTimestamp();
         var counts = await CommitSql.RunAsync(connection, tx, cohortKey, keys[sessionId], project, kind);
         Commit = (kind, counts, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>
+    /// Once the transaction is durable: counts what it did (a rolled-back transaction changed nothing), and
+    /// after a large commit brings the planner's statistics up to date.
+    /// </summary>
+    public async Task FinishAsync(ServiceMetrics metrics, ILogger logger)
+    {
+        metrics.SessionsFinished(this);
+        if (Commit is { Counts: var commit } && await CommitSql.RefreshStatisticsAsync(connection, commit) is { } failure)
+            logger.LogWarning("Statistics not refreshed after a commit of {Changes} changes ({Failure}); autovacuum will", commit.Entered + commit.Exited, failure);
     }
 }

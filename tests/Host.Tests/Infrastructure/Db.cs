@@ -49,6 +49,17 @@ public static class Db
             """, cohort)).ToList();
     }
 
+    /// <summary>Waits until the session has the state (a session sealed is committed behind, a moment later).</summary>
+    public static async Task WaitForSessionStateAsync(string connectionString, TestCohort cohort, string sessionId, string state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await SessionsAsync(connectionString, cohort)).SingleOrDefault(s => s.session_id == sessionId)?.state != state)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"session {sessionId} did not become {state}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Staged members still held for the cohort's sessions (none once a session committed or was superseded).</summary>
     public static async Task<long> StagedMembersAsync(string connectionString, TestCohort cohort, string sessionId)
     {

@@ -21,7 +21,9 @@ public sealed class HostProcess : IAsyncDisposable
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public static async Task<HostProcess> StartAsync(string connectionString)
+    /// <param name="connectionString">The database it serves.</param>
+    /// <param name="settings">More configuration, as <c>--Section:Key=value</c> arguments.</param>
+    public static async Task<HostProcess> StartAsync(string connectionString, params string[] settings)
     {
         var port = FreePort();
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
@@ -30,16 +32,18 @@ public sealed class HostProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var arg in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "CohortSync.Host.dll"),
-                     $"--urls=http://127.0.0.1:{port}",
-                     $"--ConnectionStrings:{CohortSyncApp.ConnectionStringName}={connectionString}",
-                     "--Logging:LogLevel:Default=Warning",
-                     // No environment is set, so this is Production: open is asked for, as the fixture's hosts do.
-                     "--Webhook:AllowAnonymous=true",
-                     "--Api:AllowAnonymous=true",
-                 })
+        string[] arguments =
+        [
+            Path.Combine(AppContext.BaseDirectory, "CohortSync.Host.dll"),
+            $"--urls=http://127.0.0.1:{port}",
+            $"--ConnectionStrings:{CohortSyncApp.ConnectionStringName}={connectionString}",
+            "--Logging:LogLevel:Default=Warning",
+            // No environment is set, so this is Production: open is asked for, as the fixture's hosts do.
+            "--Webhook:AllowAnonymous=true",
+            "--Api:AllowAnonymous=true",
+            .. settings,
+        ];
+        foreach (var arg in arguments)
             start.ArgumentList.Add(arg);
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("the host process did not start");
@@ -77,6 +81,13 @@ public sealed class HostProcess : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Ends the process as a crash would (SIGKILL): no shutdown, no transaction finished.</summary>
+    public async Task KillAsync()
+    {
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()
