@@ -136,8 +136,8 @@ module Sync =
             { Action = action
               ProjectId = cohort.ProjectId
               CohortId = cohort.CohortId
-              CohortName = cohort.Name
-              CohortDescription = cohort.Description
+              CohortName = Option.toObj cohort.Name
+              CohortDescription = Option.toObj cohort.Description
               SessionId = sessionId
               PageInfo = { TotalPages = chunks.Length; PageCount = i + 1 }
               Members = chunk })
@@ -167,10 +167,10 @@ module Sync =
                     |> Map.tryFind id
                     |> Option.defaultValue
                         { DistinctId = id
-                          Email = None
-                          FirstName = None
-                          LastName = None
-                          PhoneNumber = None
+                          Email = null
+                          FirstName = null
+                          LastName = null
+                          PhoneNumber = null
                           Properties = "{}" }
 
                 let removed = Set.difference before.Members current |> Seq.map leaving
