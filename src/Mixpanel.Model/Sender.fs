@@ -5,6 +5,7 @@
 module CohortSync.Mixpanel.Sender
 
 open System
+open System.Collections.Generic
 open CohortSync.Domain
 
 // ==== Settings ====================================================================================
@@ -119,6 +120,13 @@ type CohortSender =
       /// Makes session ids unique across runs (Mixpanel's are opaque strings).
       SessionPrefix: string }
 
+    /// The members of the last successful snapshot (none before a sync succeeds): what the sender
+    /// believes the receiver holds.
+    member this.LastSuccessfulMembers: IReadOnlyCollection<DistinctId> =
+        match this.LastSuccessful with
+        | Some s -> s.Members
+        | None -> Set.empty
+
     static member Start(sessionPrefix: string) =
         { LastSuccessful = None
           IsPaused = false
@@ -207,9 +215,12 @@ module Sync =
 [<RequireQualifiedAccess>]
 type Answer =
     /// An HTTP status.
-    | Status of int
+    | Status of Code: int
     /// The connection failed or the sender stopped waiting.
     | NoAnswer
+
+    /// An answer with this HTTP status.
+    static member Of(code: int) = Status code
 
 /// What the sender does after a call.
 [<RequireQualifiedAccess>]
