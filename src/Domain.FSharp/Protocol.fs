@@ -48,7 +48,7 @@ type ProjectId =
     static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<ProjectId>, [<Out>] problems: byref<Problem array>) =
         Text.tryOut (ProjectId.Create(path, raw)) &id &problems
 
-    static member Of(raw: string | null) = ProjectId.Create("projectId", raw) |> Text.orThrow "raw"
+    static member Of(raw: string) = ProjectId.Create("projectId", raw) |> Text.orThrow "raw"
 
 /// The id of a cohort within its project (`mixpanel_cohort_id`).
 type CohortId =
@@ -63,7 +63,7 @@ type CohortId =
     static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<CohortId>, [<Out>] problems: byref<Problem array>) =
         Text.tryOut (CohortId.Create(path, raw)) &id &problems
 
-    static member Of(raw: string | null) = CohortId.Create("cohortId", raw) |> Text.orThrow "raw"
+    static member Of(raw: string) = CohortId.Create("cohortId", raw) |> Text.orThrow "raw"
 
 /// One export of a cohort (`mixpanel_session_id`): the set of pages that belong together.
 type SessionId =
@@ -78,7 +78,7 @@ type SessionId =
     static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<SessionId>, [<Out>] problems: byref<Problem array>) =
         Text.tryOut (SessionId.Create(path, raw)) &id &problems
 
-    static member Of(raw: string | null) = SessionId.Create("sessionId", raw) |> Text.orThrow "raw"
+    static member Of(raw: string) = SessionId.Create("sessionId", raw) |> Text.orThrow "raw"
 
 /// A Mixpanel user (`mixpanel_distinct_id`).
 type DistinctId =
@@ -93,7 +93,7 @@ type DistinctId =
     static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<DistinctId>, [<Out>] problems: byref<Problem array>) =
         Text.tryOut (DistinctId.Create(path, raw)) &id &problems
 
-    static member Of(raw: string | null) = DistinctId.Create("distinctId", raw) |> Text.orThrow "raw"
+    static member Of(raw: string) = DistinctId.Create("distinctId", raw) |> Text.orThrow "raw"
 
 // ==== Actions and pages ===========================================================================
 

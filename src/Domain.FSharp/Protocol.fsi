@@ -36,7 +36,7 @@ type ProjectId =
             bool
 
     /// An id from text already validated (read back from storage, say); throws `ArgumentException` on invalid text.
-    static member Of: raw: string | null -> ProjectId
+    static member Of: raw: string -> ProjectId
 
 /// The id of a cohort within its project (`mixpanel_cohort_id`).
 type CohortId =
@@ -61,7 +61,7 @@ type CohortId =
             bool
 
     /// An id from text already validated (read back from storage, say); throws `ArgumentException` on invalid text.
-    static member Of: raw: string | null -> CohortId
+    static member Of: raw: string -> CohortId
 
 /// One export of a cohort (`mixpanel_session_id`): the set of pages that belong together.
 type SessionId =
@@ -86,7 +86,7 @@ type SessionId =
             bool
 
     /// An id from text already validated (read back from storage, say); throws `ArgumentException` on invalid text.
-    static member Of: raw: string | null -> SessionId
+    static member Of: raw: string -> SessionId
 
 /// A Mixpanel user (`mixpanel_distinct_id`).
 type DistinctId =
@@ -111,7 +111,7 @@ type DistinctId =
             bool
 
     /// An id from text already validated (read back from storage, say); throws `ArgumentException` on invalid text.
-    static member Of: raw: string | null -> DistinctId
+    static member Of: raw: string -> DistinctId
 
 // ==== Actions and pages ===========================================================================
 

@@ -53,6 +53,9 @@ type SessionStatus =
         | "superseded" -> Superseded
         | other -> invalidArg (nameof name) $"not a session status: {other}"
 
+// F#'s immutable sets and maps keep the fold cheap; they stay inside the assembly, and callers read
+// them through the read-only interfaces they implement.
+
 /// The pages received so far for one action of a session.
 type ActionProgress =
     internal
