@@ -23,7 +23,10 @@ public sealed class PackageSampleTests
             var machinePackages = await MachinePackagesFolderAsync(repo);
             var isolated = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(work.FullName, "nuget-packages") };
 
-            await DotnetAsync(repo, NoEnvironment, "pack", Path.Combine(repo, "src", "Domain.FSharp"), "-c", "Release", "-o", feed, $"-p:Version={version}");
+            // The solution's restore already ran (the test project references the domain); restoring again
+            // with this version would rewrite the domain's restore output under the solution's builds.
+            await DotnetAsync(repo, NoEnvironment, "pack", Path.Combine(repo, "src", "Domain.FSharp"), "-c", "Release", "-o", feed,
+                "--no-restore", $"-p:Version={version}");
             var project = Path.Combine(work.FullName, "Sample.CSharp.csproj");
             await DotnetAsync(work.FullName, isolated, "build", project, "-c", "Release", $"-p:CohortSyncDomainVersion={version}",
                 $"-p:RestoreAdditionalProjectFallbackFolders={machinePackages}");
