@@ -59,7 +59,7 @@ public sealed class PageStore(NpgsqlDataSource dataSource, ServiceMetrics metric
             {
                 projectId = page.ProjectId.Value,
                 cohortId = page.CohortId.Value,
-                name = page.CohortNameOrNull,
-                description = page.CohortDescriptionOrNull,
+                name = page.CohortName,
+                description = page.CohortDescription,
             }, tx);
 }
