@@ -32,17 +32,14 @@ type Transition =
 module Membership =
 
     /// A full copy: membership becomes exactly the union of the session's pages.
-    [<CompiledName("CommitFull")>]
     let commitFull (current: Set<DistinctId>) (members: DistinctId seq) : Set<DistinctId> =
         Set.ofSeq members
 
     /// A diff: membership becomes (current ∪ added) − removed; a user in both lists ends absent.
-    [<CompiledName("CommitDiff")>]
     let commitDiff (current: Set<DistinctId>) (added: DistinctId seq) (removed: DistinctId seq) : Set<DistinctId> =
         Set.difference (Set.union current (Set.ofSeq added)) (Set.ofSeq removed)
 
     /// One transition per real change between two memberships, exits first, each in id order.
-    [<CompiledName("Transitions")>]
     let transitions projectId cohortId sessionId (before: Set<DistinctId>) (after: Set<DistinctId>) : Transition list =
         let make kind distinctId =
             { Kind = kind

@@ -1,26 +1,39 @@
 namespace CohortSync.Domain
 
 open System
+open System.Diagnostics.CodeAnalysis
+open System.Runtime.InteropServices
 
 // ==== Identifiers =================================================================================
 // Mixpanel sends its ids as strings, but some senders use JSON numbers: both are kept as their text.
 
 module internal Text =
     /// Ids are stored as PostgreSQL text and index keys: no NUL, and a bound in bytes, not characters.
-    let check (limitBytes: int) (path: string) (raw: string) : Validation<string> =
-        if String.IsNullOrWhiteSpace raw then
-            Validation.fail path "must not be empty"
-        elif raw.Contains '\000' then
-            Validation.fail path "must not contain the NUL character (U+0000)"
-        elif Text.Encoding.UTF8.GetByteCount raw > limitBytes then
+    let check (limitBytes: int) (path: string) (raw: string | null) : Validation<string> =
+        match raw with
+        | null -> Validation.fail path "must not be empty"
+        | raw when String.IsNullOrWhiteSpace raw -> Validation.fail path "must not be empty"
+        | raw when raw.Contains '\000' -> Validation.fail path "must not contain the NUL character (U+0000)"
+        | raw when Text.Encoding.UTF8.GetByteCount raw > limitBytes ->
             Validation.fail path $"must be at most {limitBytes} bytes of UTF-8"
-        else
-            Ok raw
+        | raw -> Ok raw
 
     let orThrow (name: string) (v: Validation<'T>) =
         match v with
         | Ok x -> x
         | Error ps -> invalidArg name (ps |> List.map string |> String.concat "; ")
+
+    /// The C# form of a validation: true with the value, or false with every problem.
+    let tryOut (v: Validation<'T>) (value: byref<'T>) (problems: byref<Problem array>) =
+        match v with
+        | Ok x ->
+            value <- x
+            problems <- [||]
+            true
+        | Error ps ->
+            value <- Unchecked.defaultof<_>
+            problems <- Array.ofList ps
+            false
 
 /// The id of the Mixpanel project that produced a cohort (`mixpanel_project_id`).
 type ProjectId =
@@ -30,10 +43,12 @@ type ProjectId =
     member this.Value = let (ProjectId v) = this in v
     override this.ToString() = this.Value
     static member MaxBytes = 255
-    /// Validates raw text; the path names the field in problems.
-    static member Create(path, raw) = Text.check ProjectId.MaxBytes path raw |> Result.map ProjectId
-    /// For text already validated (read back from storage); throws on invalid text.
-    static member Of(raw) = ProjectId.Create("projectId", raw) |> Text.orThrow "raw"
+    static member Create(path: string, raw: string | null) = Text.check ProjectId.MaxBytes path raw |> Result.map ProjectId
+
+    static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<ProjectId>, [<Out>] problems: byref<Problem array>) =
+        Text.tryOut (ProjectId.Create(path, raw)) &id &problems
+
+    static member Of(raw: string) = ProjectId.Create("projectId", raw) |> Text.orThrow "raw"
 
 /// The id of a cohort within its project (`mixpanel_cohort_id`).
 type CohortId =
@@ -43,8 +58,12 @@ type CohortId =
     member this.Value = let (CohortId v) = this in v
     override this.ToString() = this.Value
     static member MaxBytes = 255
-    static member Create(path, raw) = Text.check CohortId.MaxBytes path raw |> Result.map CohortId
-    static member Of(raw) = CohortId.Create("cohortId", raw) |> Text.orThrow "raw"
+    static member Create(path: string, raw: string | null) = Text.check CohortId.MaxBytes path raw |> Result.map CohortId
+
+    static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<CohortId>, [<Out>] problems: byref<Problem array>) =
+        Text.tryOut (CohortId.Create(path, raw)) &id &problems
+
+    static member Of(raw: string) = CohortId.Create("cohortId", raw) |> Text.orThrow "raw"
 
 /// One export of a cohort (`mixpanel_session_id`): the set of pages that belong together.
 type SessionId =
@@ -54,8 +73,12 @@ type SessionId =
     member this.Value = let (SessionId v) = this in v
     override this.ToString() = this.Value
     static member MaxBytes = 255
-    static member Create(path, raw) = Text.check SessionId.MaxBytes path raw |> Result.map SessionId
-    static member Of(raw) = SessionId.Create("sessionId", raw) |> Text.orThrow "raw"
+    static member Create(path: string, raw: string | null) = Text.check SessionId.MaxBytes path raw |> Result.map SessionId
+
+    static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<SessionId>, [<Out>] problems: byref<Problem array>) =
+        Text.tryOut (SessionId.Create(path, raw)) &id &problems
+
+    static member Of(raw: string) = SessionId.Create("sessionId", raw) |> Text.orThrow "raw"
 
 /// A Mixpanel user (`mixpanel_distinct_id`).
 type DistinctId =
@@ -65,8 +88,12 @@ type DistinctId =
     member this.Value = let (DistinctId v) = this in v
     override this.ToString() = this.Value
     static member MaxBytes = 1024
-    static member Create(path, raw) = Text.check DistinctId.MaxBytes path raw |> Result.map DistinctId
-    static member Of(raw) = DistinctId.Create("distinctId", raw) |> Text.orThrow "raw"
+    static member Create(path: string, raw: string | null) = Text.check DistinctId.MaxBytes path raw |> Result.map DistinctId
+
+    static member TryCreate(path: string, raw: string | null, [<Out; MaybeNullWhen(false)>] id: byref<DistinctId>, [<Out>] problems: byref<Problem array>) =
+        Text.tryOut (DistinctId.Create(path, raw)) &id &problems
+
+    static member Of(raw: string) = DistinctId.Create("distinctId", raw) |> Text.orThrow "raw"
 
 // ==== Actions and pages ===========================================================================
 
@@ -90,13 +117,20 @@ type WebhookAction =
 
     static member All = [| Members; AddMembers; RemoveMembers |]
 
-    /// Reads a wire name; `None` for anything else.
-    static member TryParse(wireName: string) =
-        WebhookAction.All |> Array.tryFind (fun a -> a.WireName = wireName)
+    static member internal tryParse(wireName: string | null) =
+        WebhookAction.All |> Array.tryFind (fun a -> String.Equals(a.WireName, wireName))
 
-    /// Reads a wire name known to be valid (as stored); throws on anything else.
+    static member TryParse(wireName: string | null, [<Out; MaybeNullWhen(false)>] action: byref<WebhookAction>) =
+        match WebhookAction.tryParse wireName with
+        | Some a ->
+            action <- a
+            true
+        | None ->
+            action <- Unchecked.defaultof<_>
+            false
+
     static member FromWireName(wireName: string) =
-        match WebhookAction.TryParse wireName with
+        match WebhookAction.tryParse wireName with
         | Some a -> a
         | None -> invalidArg (nameof wireName) $"not a webhook action: {wireName}"
 
@@ -143,28 +177,19 @@ type PageInfo =
 /// exported property, verbatim (nested objects included); `{}` when there are none.
 type Member =
     { DistinctId: DistinctId
-      Email: string option
-      FirstName: string option
-      LastName: string option
-      PhoneNumber: string option
+      Email: string | null
+      FirstName: string | null
+      LastName: string | null
+      PhoneNumber: string | null
       Properties: string }
-
-    // C# callers read absent fields as null.
-    member this.EmailOrNull = Option.toObj this.Email
-    member this.FirstNameOrNull = Option.toObj this.FirstName
-    member this.LastNameOrNull = Option.toObj this.LastName
-    member this.PhoneNumberOrNull = Option.toObj this.PhoneNumber
 
 /// One webhook call: one page of one action of one session of one cohort.
 type WebhookPage =
     { Action: WebhookAction
       ProjectId: ProjectId
       CohortId: CohortId
-      CohortName: string option
-      CohortDescription: string option
+      CohortName: string | null
+      CohortDescription: string | null
       SessionId: SessionId
       PageInfo: PageInfo
       Members: Member array }
-
-    member this.CohortNameOrNull = Option.toObj this.CohortName
-    member this.CohortDescriptionOrNull = Option.toObj this.CohortDescription

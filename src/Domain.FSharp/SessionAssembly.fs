@@ -5,6 +5,8 @@
 module CohortSync.Domain.SessionAssembly
 
 open System.Collections.Generic
+open System.Diagnostics.CodeAnalysis
+open System.Runtime.InteropServices
 open System.Threading.Tasks
 
 // ==== Events ======================================================================================
@@ -61,102 +63,129 @@ type SessionStatus =
         | "superseded" -> Superseded
         | other -> invalidArg (nameof name) $"not a session status: {other}"
 
+// F#'s immutable sets and maps keep the fold cheap; they stay inside the assembly, and callers read
+// them through the read-only interfaces they implement.
+
 /// The pages received so far for one action of a session.
 type ActionProgress =
-    { TotalPages: int
-      Received: Set<int> }
+    internal
+        { totalPages: int
+          received: Set<int> }
 
-    member this.IsComplete = this.Received.Count = this.TotalPages
+    member this.TotalPages = this.totalPages
+    member this.Received: IReadOnlyCollection<int> = this.received
+    member this.IsComplete = this.received.Count = this.totalPages
 
-    /// For C# callers rebuilding state from storage.
     static member Of(totalPages: int, received: int seq) =
-        { TotalPages = totalPages
-          Received = Set.ofSeq received }
+        { totalPages = totalPages
+          received = Set.ofSeq received }
 
 /// One session of a cohort.
 type Session =
-    { SessionId: SessionId
-      Kind: SessionKind
-      Status: SessionStatus
-      Progress: Map<WebhookAction, ActionProgress> }
+    internal
+        { sessionId: SessionId
+          kind: SessionKind
+          status: SessionStatus
+          progress: Map<WebhookAction, ActionProgress> }
 
-    /// True when every action of the session's kind has all its pages.
+    member this.SessionId = this.sessionId
+    member this.Kind = this.kind
+    member this.Status = this.status
+    member this.Progress: IReadOnlyDictionary<WebhookAction, ActionProgress> = this.progress
+
     member this.IsComplete =
-        this.Kind.Actions
-        |> Array.forall (fun a -> this.Progress |> Map.tryFind a |> Option.exists _.IsComplete)
+        this.kind.Actions
+        |> Array.forall (fun a -> this.progress |> Map.tryFind a |> Option.exists _.IsComplete)
 
-    /// For C# callers rebuilding state from storage.
     static member Of(sessionId, kind, status, progress: KeyValuePair<WebhookAction, ActionProgress> seq) =
-        { SessionId = sessionId
-          Kind = kind
-          Status = status
-          Progress = progress |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq }
+        { sessionId = sessionId
+          kind = kind
+          status = status
+          progress = progress |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq }
 
 /// The sessions of one cohort. A decision reads only the page's own session and the open and sealed
 /// ones, so a host may load just those.
 type State =
-    { Sessions: Map<SessionId, Session>
-      /// The sealed sessions not yet committed, oldest first: the order they must be committed in.
-      SealedInOrder: SessionId list }
+    internal
+        { sessions: Map<SessionId, Session>
+          sealedInOrder: SessionId list }
+
+    static member Empty = { sessions = Map.empty; sealedInOrder = [] }
 
     /// For C# callers rebuilding state from storage: sealed sessions must come in the order they were sealed.
     static member Of(sessions: Session seq) =
         let sessions = List.ofSeq sessions
 
-        { Sessions = sessions |> List.map (fun s -> s.SessionId, s) |> Map.ofList
-          SealedInOrder = sessions |> List.filter (fun s -> s.Status = Sealed) |> List.map _.SessionId }
+        { sessions = sessions |> List.map (fun s -> s.sessionId, s) |> Map.ofList
+          sealedInOrder = sessions |> List.filter (fun s -> s.status = Sealed) |> List.map _.sessionId }
 
-    member this.TryFind(sessionId: SessionId) = this.Sessions |> Map.tryFind sessionId
+    member this.Sessions: IReadOnlyDictionary<SessionId, Session> = this.sessions
+
+    member this.SealedInOrder: IReadOnlyList<SessionId> = this.sealedInOrder
+
+    member this.TryGetSession(sessionId, [<Out; MaybeNullWhen(false)>] session: byref<Session>) =
+        match this.sessions.TryGetValue sessionId with
+        | true, s ->
+            session <- s
+            true
+        | false, _ ->
+            session <- Unchecked.defaultof<_>
+            false
+
+module State =
+
+    let tryFind (sessionId: SessionId) (state: State) = state.sessions |> Map.tryFind sessionId
 
 module Fold =
 
-    let initial: State =
-        { Sessions = Map.empty
-          SealedInOrder = [] }
+    [<CompiledName("Initial")>]
+    let initial: State = State.Empty
 
     let private update sessionId f (state: State) =
-        match state.Sessions |> Map.tryFind sessionId with
-        | Some s -> { state with Sessions = state.Sessions |> Map.add sessionId (f s) }
+        match state.sessions |> Map.tryFind sessionId with
+        | Some s -> { state with sessions = state.sessions |> Map.add sessionId (f s) }
         | None -> state
 
     let private progress action f (s: Session) =
-        { s with Progress = s.Progress |> Map.change action (fun p -> Some(f p)) }
+        { s with progress = s.progress |> Map.change action (fun p -> Some(f p)) }
 
     /// Never throws: an event about an unknown session changes nothing.
+    [<CompiledName("Evolve")>]
     let evolve (state: State) (event: Event) : State =
         match event with
         | SessionOpened(id, kind) ->
             { state with
-                Sessions =
-                    state.Sessions
+                sessions =
+                    state.sessions
                     |> Map.add
                         id
-                        { SessionId = id
-                          Kind = kind
-                          Status = Open
-                          Progress = Map.empty } }
+                        { sessionId = id
+                          kind = kind
+                          status = Open
+                          progress = Map.empty } }
         | SessionSuperseded(id, _)
-        | SessionAbandoned id -> state |> update id (fun s -> { s with Status = Superseded })
+        | SessionAbandoned id -> state |> update id (fun s -> { s with status = Superseded })
         | ActionRestarted(id, action, total) ->
             state
-            |> update id (progress action (fun _ -> { TotalPages = total; Received = Set.empty }))
+            |> update id (progress action (fun _ -> { totalPages = total; received = Set.empty }))
         | PageStored(id, action, info) ->
             let add (p: ActionProgress option) =
                 match p with
-                | Some p -> { p with Received = p.Received.Add info.PageCount }
+                | Some p -> { p with received = p.received.Add info.PageCount }
                 | None ->
-                    { TotalPages = info.TotalPages
-                      Received = Set.singleton info.PageCount }
+                    { totalPages = info.TotalPages
+                      received = Set.singleton info.PageCount }
 
             state |> update id (progress action add)
         | SessionSealed(id, _) ->
-            { update id (fun s -> { s with Status = Sealed }) state with
-                SealedInOrder = state.SealedInOrder @ [ id ] }
+            { update id (fun s -> { s with status = Sealed }) state with
+                sealedInOrder = state.sealedInOrder @ [ id ] }
         | SessionCommitted(id, _) ->
-            { update id (fun s -> { s with Status = Committed }) state with
-                SealedInOrder = state.SealedInOrder |> List.filter ((<>) id) }
+            { update id (fun s -> { s with status = Committed }) state with
+                sealedInOrder = state.sealedInOrder |> List.filter ((<>) id) }
 
-    let fold: State -> Event seq -> State = Seq.fold evolve
+    [<CompiledName("Fold")>]
+    let fold (state: State) (events: Event seq) : State = Seq.fold evolve state events
 
 // ==== Decisions ===================================================================================
 
@@ -235,7 +264,7 @@ module Decisions =
         let action, pageInfo = info.Action, info.PageInfo
 
         let restart =
-            match session.Progress |> Map.tryFind action with
+            match session.progress |> Map.tryFind action with
             | Some p when p.TotalPages <> pageInfo.TotalPages ->
                 [ ActionRestarted(session.SessionId, action, pageInfo.TotalPages) ]
             | _ -> []
@@ -243,11 +272,11 @@ module Decisions =
         let stored = opening @ restart @ [ PageStored(session.SessionId, action, pageInfo) ]
         let after =
             Fold.fold
-                { Fold.initial with
-                    Sessions = Map.ofList [ session.SessionId, session ] }
+                { State.Empty with
+                    sessions = Map.ofList [ session.SessionId, session ] }
                 stored
 
-        if after.Sessions[session.SessionId].IsComplete then
+        if after.sessions[session.SessionId].IsComplete then
             { Outcome = PageOutcome.Sealed
               Events = Array.ofList (stored @ [ SessionSealed(session.SessionId, session.Kind) ]) }
         else
@@ -260,18 +289,18 @@ module Decisions =
     let decide (page: WebhookPage) (state: State) : PageDecision =
         let ignored outcome = { Outcome = outcome; Events = [||] }
 
-        match state.TryFind page.SessionId with
+        match State.tryFind page.SessionId state with
         | None ->
             let kind = SessionKind.Of page.Action
 
             let supersede =
-                [ for s in state.Sessions.Values do
+                [ for s in state.sessions.Values do
                       if s.Status = Open then
                           SessionSuperseded(s.SessionId, page.SessionId) ]
 
             let opened = SessionOpened(page.SessionId, kind)
             let fresh = Fold.evolve Fold.initial opened
-            accept page fresh.Sessions[page.SessionId] (opened :: supersede)
+            accept page fresh.sessions[page.SessionId] (opened :: supersede)
         | Some s ->
             match s.Status with
             | SessionStatus.Sealed -> ignored PageOutcome.AlreadySealed
@@ -283,8 +312,8 @@ module Decisions =
                         $"session {s.SessionId} is a {s.Kind} sync; a {page.Action.WireName} page cannot be part of it"
                 )
             | Open ->
-                match s.Progress |> Map.tryFind page.Action with
-                | Some p when p.TotalPages = page.PageInfo.TotalPages && p.Received.Contains page.PageInfo.PageCount ->
+                match s.progress |> Map.tryFind page.Action with
+                | Some p when p.totalPages = page.PageInfo.TotalPages && p.received.Contains page.PageInfo.PageCount ->
                     ignored PageOutcome.Duplicate
                 | _ -> accept page s []
 
@@ -292,8 +321,8 @@ module Decisions =
     /// so a newer session never overtakes an older one that Mixpanel was told succeeded.
     [<CompiledName("CommitNext")>]
     let commitNext (state: State) : Event array =
-        match state.SealedInOrder with
-        | id :: _ -> [| SessionCommitted(id, state.Sessions[id].Kind) |]
+        match state.sealedInOrder with
+        | id :: _ -> [| SessionCommitted(id, state.sessions[id].Kind) |]
         | [] -> [||]
 
     /// After a page that sealed its session: commits that session at once, unless a session sealed
@@ -308,7 +337,7 @@ module Decisions =
 
         let after = Fold.fold state decision.Events
 
-        match sealedNow, after.SealedInOrder with
+        match sealedNow, after.sealedInOrder with
         | Some id, head :: _ when head = id -> commitNext after
         | _ -> [||]
 
@@ -317,7 +346,7 @@ module Decisions =
     [<CompiledName("Abandon")>]
     let abandon (sessionIds: SessionId seq) (state: State) : Event array =
         [| for id in Seq.distinct sessionIds do
-               match state.TryFind id with
+               match State.tryFind id state with
                | Some s when s.Status = Open -> SessionAbandoned id
                | Some _
                | None -> () |]

@@ -12,7 +12,7 @@ type Problem =
 type Validation<'T> = Result<'T, Problem list>
 
 /// Applicative validation: independent parts are all checked, and their problems accumulate.
-module Validation =
+module internal Validation =
 
     let fail path message : Validation<'T> = Error [ { Path = path; Message = message } ]
 
@@ -36,7 +36,7 @@ module Validation =
         if problems.Count = 0 then Ok results else Error(List.ofSeq problems)
 
 /// `validation { let! a = .. and! b = .. }` runs both checks and keeps both sets of problems.
-type ValidationBuilder() =
+type internal ValidationBuilder() =
     member _.Return(x) : Validation<'T> = Ok x
     member _.ReturnFrom(x: Validation<'T>) = x
     member _.Bind(x: Validation<'T>, f: 'T -> Validation<'U>) = Result.bind f x
@@ -44,5 +44,5 @@ type ValidationBuilder() =
     member _.MergeSources(a: Validation<'A>, b: Validation<'B>) = Validation.map2 (fun x y -> x, y) a b
 
 [<AutoOpen>]
-module ValidationBuilderInstance =
+module internal ValidationBuilderInstance =
     let validation = ValidationBuilder()

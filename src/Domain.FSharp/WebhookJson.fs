@@ -2,6 +2,8 @@ namespace CohortSync.Domain
 
 open System
 open System.Buffers
+open System.Diagnostics.CodeAnalysis
+open System.Runtime.InteropServices
 open System.Text.Encodings.Web
 open System.Text.Json
 
@@ -28,7 +30,7 @@ module WebhookJson =
     /// `\uD800`), which only fail when read: they are a problem of the field, not a fault.
     let private text path (v: JsonElement) : Validation<string> =
         try
-            Ok(v.GetString())
+            Ok(nonNull (v.GetString()))
         with :? InvalidOperationException ->
             Validation.fail path "is not valid text (invalid UTF-8 or an unpaired surrogate)"
 
@@ -45,11 +47,11 @@ module WebhookJson =
     let private withoutNul (s: string) =
         if s.Contains '\000' then s.Replace('\000', '\uFFFD') else s
 
-    let private optionalText path (el: JsonElement option) : Validation<string option> =
+    let private optionalText path (el: JsonElement option) : Validation<string | null> =
         match el with
-        | None -> Ok None
-        | Some v when v.ValueKind = JsonValueKind.String -> text path v |> Result.map (withoutNul >> Some)
-        | Some v when v.ValueKind = JsonValueKind.Number -> Ok(Some(v.GetRawText()))
+        | None -> Ok null
+        | Some v when v.ValueKind = JsonValueKind.String -> text path v |> Result.map (fun t -> withoutNul t)
+        | Some v when v.ValueKind = JsonValueKind.Number -> Ok(v.GetRawText())
         | Some _ -> Validation.fail path "must be a string"
 
     let private integer path (el: JsonElement option) : Validation<int> =
@@ -72,7 +74,7 @@ module WebhookJson =
 
         match el with
         | Some v when v.ValueKind = JsonValueKind.String ->
-            match text "action" v |> Result.map WebhookAction.TryParse with
+            match text "action" v |> Result.map WebhookAction.tryParse with
             | Ok(Some a) -> Ok a
             | _ -> Validation.fail "action" expected
         | Some _ -> Validation.fail "action" expected
@@ -120,7 +122,7 @@ module WebhookJson =
                 writeWithoutNul w item
 
             w.WriteEndArray()
-        | JsonValueKind.String -> w.WriteStringValue(withoutNul (v.GetString()))
+        | JsonValueKind.String -> w.WriteStringValue(withoutNul (nonNull (v.GetString())))
         | _ -> v.WriteTo w
 
     // How the writer spells NUL: a written object holding these bytes has a NUL to replace.
@@ -197,7 +199,7 @@ module WebhookJson =
         if m.ValueKind <> JsonValueKind.Object then
             None
         else
-            let values: string array = Array.zeroCreate 5
+            let values: (string | null) array = Array.zeroCreate 5
             let mutable seen = 0
             let mutable extras = false
             let mutable ok = true
@@ -235,13 +237,13 @@ module WebhookJson =
                     | JsonValueKind.Number -> values[field] <- v.GetRawText()
                     | JsonValueKind.String ->
                         try
-                            let t = v.GetString()
+                            let t = nonNull (v.GetString())
                             values[field] <- if field = 0 then t else withoutNul t
                         with :? InvalidOperationException ->
                             ok <- false
                     | _ -> ok <- false
 
-            if not ok || isNull values[0] then
+            if not ok then
                 None
             else
                 match DistinctId.Create("", values[0]) with
@@ -250,10 +252,10 @@ module WebhookJson =
                     try
                         Some
                             { DistinctId = distinctId
-                              Email = Option.ofObj values[1]
-                              FirstName = Option.ofObj values[2]
-                              LastName = Option.ofObj values[3]
-                              PhoneNumber = Option.ofObj values[4]
+                              Email = values[1]
+                              FirstName = values[2]
+                              LastName = values[3]
+                              PhoneNumber = values[4]
                               Properties = if extras then extraProperties buffer m else "{}" }
                     with :? InvalidOperationException ->
                         None
@@ -321,7 +323,6 @@ module WebhookJson =
         if body.Span.StartsWith(ReadOnlySpan [| 0xEFuy; 0xBBuy; 0xBFuy |]) then body.Slice 3 else body
 
     /// Reads a request body. Every problem is reported, each with its JSON path.
-    [<CompiledName("Parse")>]
     let parse (body: ReadOnlyMemory<byte>) : Validation<WebhookPage> =
         try
             use doc = JsonDocument.Parse(withoutByteOrderMark body)
@@ -337,7 +338,6 @@ module WebhookJson =
     /// The `action` of a body as sent, read from as much of the body as is at hand (a prefix is
     /// enough when, as in Mixpanel's bodies, `action` comes before `parameters`): echoed even when
     /// the body is refused unread (401, 413) or invalid (400).
-    [<CompiledName("TryReadAction")>]
     let tryReadAction (body: ReadOnlyMemory<byte>) : string option =
         let mutable reader = Utf8JsonReader((withoutByteOrderMark body).Span, false, JsonReaderState())
         let mutable found = None
@@ -354,7 +354,7 @@ module WebhookJson =
                             reading <- false
                         elif isAction then
                             if reader.TokenType = JsonTokenType.String then
-                                found <- Some(reader.GetString())
+                                found <- Option.ofObj (reader.GetString())
 
                             reading <- false
                         elif not (reader.TrySkip()) then
@@ -369,19 +369,7 @@ module WebhookJson =
 /// The C#-facing reader: `if (!WebhookBody.TryParse(body, out var page, out var problems)) ...`.
 [<AbstractClass; Sealed>]
 type WebhookBody =
-    /// True with the page, or false with every problem found.
-    static member TryParse
-        (body: ReadOnlyMemory<byte>, [<Runtime.InteropServices.Out>] page: byref<WebhookPage>, [<Runtime.InteropServices.Out>] problems: byref<Problem array>)
-        : bool =
-        match WebhookJson.parse body with
-        | Ok p ->
-            page <- p
-            problems <- [||]
-            true
-        | Error ps ->
-            page <- Unchecked.defaultof<_>
-            problems <- Array.ofList ps
-            false
+    static member TryParse(body: ReadOnlyMemory<byte>, [<Out; MaybeNullWhen(false)>] page: byref<WebhookPage>, [<Out>] problems: byref<Problem array>) =
+        Text.tryOut (WebhookJson.parse body) &page &problems
 
-    /// The `action` as sent, or null when it cannot be read.
-    static member TryReadAction(body: ReadOnlyMemory<byte>) : string = WebhookJson.tryReadAction body |> Option.toObj
+    static member TryReadAction(body: ReadOnlyMemory<byte>) : string | null = WebhookJson.tryReadAction body |> Option.toObj

@@ -9,10 +9,10 @@ open CohortSync.Domain
 // Exported properties are written as they are: non-ASCII stays as it is rather than becoming \uXXXX.
 let private writerOptions = JsonWriterOptions(Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
 
-let private writeOptional (w: Utf8JsonWriter) (name: string) (value: string option) =
+let private writeOptional (w: Utf8JsonWriter) (name: string) (value: string) =
     match value with
-    | Some v -> w.WriteString(name, v)
-    | None -> ()
+    | null -> ()
+    | v -> w.WriteString(name, v)
 
 let private writeMember (w: Utf8JsonWriter) (m: Member) =
     w.WriteStartObject()

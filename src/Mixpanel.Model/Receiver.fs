@@ -86,7 +86,7 @@ let commitNext (key: CohortKey) (receiver: Receiver) : Receiver =
 
 /// Sealed sessions of the cohort not yet committed.
 [<CompiledName("SealedCount")>]
-let sealedCount (key: CohortKey) (receiver: Receiver) : int = (cohortOf key receiver).Sessions.SealedInOrder.Length
+let sealedCount (key: CohortKey) (receiver: Receiver) : int = (cohortOf key receiver).Sessions.SealedInOrder.Count
 
 /// Receives one page and commits what it sealed at once: the receiver as seen from outside, a page's
 /// effects visible when it is answered.

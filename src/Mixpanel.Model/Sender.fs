@@ -5,6 +5,7 @@
 module CohortSync.Mixpanel.Sender
 
 open System
+open System.Collections.Generic
 open CohortSync.Domain
 
 // ==== Settings ====================================================================================
@@ -119,6 +120,13 @@ type CohortSender =
       /// Makes session ids unique across runs (Mixpanel's are opaque strings).
       SessionPrefix: string }
 
+    /// The members of the last successful snapshot (none before a sync succeeds): what the sender
+    /// believes the receiver holds.
+    member this.LastSuccessfulMembers: IReadOnlyCollection<DistinctId> =
+        match this.LastSuccessful with
+        | Some s -> s.Members
+        | None -> Set.empty
+
     static member Start(sessionPrefix: string) =
         { LastSuccessful = None
           IsPaused = false
@@ -136,8 +144,8 @@ module Sync =
             { Action = action
               ProjectId = cohort.ProjectId
               CohortId = cohort.CohortId
-              CohortName = cohort.Name
-              CohortDescription = cohort.Description
+              CohortName = Option.toObj cohort.Name
+              CohortDescription = Option.toObj cohort.Description
               SessionId = sessionId
               PageInfo = { TotalPages = chunks.Length; PageCount = i + 1 }
               Members = chunk })
@@ -167,10 +175,10 @@ module Sync =
                     |> Map.tryFind id
                     |> Option.defaultValue
                         { DistinctId = id
-                          Email = None
-                          FirstName = None
-                          LastName = None
-                          PhoneNumber = None
+                          Email = null
+                          FirstName = null
+                          LastName = null
+                          PhoneNumber = null
                           Properties = "{}" }
 
                 let removed = Set.difference before.Members current |> Seq.map leaving
@@ -207,9 +215,12 @@ module Sync =
 [<RequireQualifiedAccess>]
 type Answer =
     /// An HTTP status.
-    | Status of int
+    | Status of Code: int
     /// The connection failed or the sender stopped waiting.
     | NoAnswer
+
+    /// An answer with this HTTP status.
+    static member Of(code: int) = Status code
 
 /// What the sender does after a call.
 [<RequireQualifiedAccess>]

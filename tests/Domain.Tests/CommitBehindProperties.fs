@@ -77,18 +77,18 @@ let ``committing behind, whenever the committer runs, ends where committing at o
 
 let private user id : Member =
     { DistinctId = DistinctId.Of id
-      Email = None
-      FirstName = None
-      LastName = None
-      PhoneNumber = None
+      Email = null
+      FirstName = null
+      LastName = null
+      PhoneNumber = null
       Properties = "{}" }
 
 let private smallPage session action count total (ids: string list) : WebhookPage =
     { Action = action
       ProjectId = ProjectId.Of "p"
       CohortId = CohortId.Of "c"
-      CohortName = None
-      CohortDescription = None
+      CohortName = null
+      CohortDescription = null
       SessionId = SessionId.Of session
       PageInfo = { TotalPages = total; PageCount = count }
       Members = ids |> List.map user |> Array.ofList }

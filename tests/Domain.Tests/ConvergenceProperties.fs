@@ -123,10 +123,10 @@ let ``a full copy after an expired snapshot repairs any drift, even from a commi
 let ``a commit Mixpanel never heard of leaves a user its next diff does not mention, until a full copy`` () =
     let u1 =
         { DistinctId = DistinctId.Of "u1"
-          Email = None
-          FirstName = None
-          LastName = None
-          PhoneNumber = None
+          Email = null
+          FirstName = null
+          LastName = null
+          PhoneNumber = null
           Properties = "{}" }
 
     let h =

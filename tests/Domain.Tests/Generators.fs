@@ -117,10 +117,10 @@ module Generate =
 
             return
                 { DistinctId = id
-                  Email = email
-                  FirstName = firstName
-                  LastName = lastName
-                  PhoneNumber = phone
+                  Email = Option.toObj email
+                  FirstName = Option.toObj firstName
+                  LastName = Option.toObj lastName
+                  PhoneNumber = Option.toObj phone
                   Properties = properties }
         }
 
@@ -149,8 +149,8 @@ module Generate =
         { Action = action
           ProjectId = c.Project
           CohortId = c.Cohort
-          CohortName = c.Name
-          CohortDescription = c.Description
+          CohortName = Option.toObj c.Name
+          CohortDescription = Option.toObj c.Description
           SessionId = sessionId
           PageInfo = info
           Members = members }

@@ -34,10 +34,10 @@ module Histories =
 
     let private profile (id: DistinctId) (version: int) =
         { DistinctId = id
-          Email = Some $"{id.Value}@example.com"
-          FirstName = Some $"v{version}"
-          LastName = None
-          PhoneNumber = None
+          Email = $"{id.Value}@example.com"
+          FirstName = $"v{version}"
+          LastName = null
+          PhoneNumber = null
           Properties = $"{{\"version\":{version}}}" }
 
     let change: Gen<CohortChange> =

@@ -55,10 +55,10 @@ let ``FsCheck finds histories in which the page-by-page receiver drifts from Mix
 
 let private user n =
     { DistinctId = DistinctId.Of $"u{n}"
-      Email = Some $"u{n}@example.com"
-      FirstName = Some "v0"
-      LastName = None
-      PhoneNumber = None
+      Email = $"u{n}@example.com"
+      FirstName = "v0"
+      LastName = null
+      PhoneNumber = null
       Properties = "{\"version\":0}" }
 
 let private cohortOf members =

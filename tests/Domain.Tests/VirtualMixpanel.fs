@@ -125,7 +125,7 @@ let ours (h: History) : ReceiverModel<Receiver.Receiver> =
 let private committed (h: History) (sessionId: SessionId) (r: Receiver.Receiver) =
     r.Cohorts
     |> Map.tryFind (cohortKey h)
-    |> Option.bind (fun c -> c.Sessions.TryFind sessionId)
+    |> Option.bind (fun c -> SessionAssembly.State.tryFind sessionId c.Sessions)
     |> Option.exists (fun s -> s.Status = SessionAssembly.SessionStatus.Committed)
 
 /// A history played against our in-memory receiver.

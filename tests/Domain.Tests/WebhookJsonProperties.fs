@@ -206,8 +206,8 @@ let private example =
     { Action = Members
       ProjectId = ProjectId.Of "2735817"
       CohortId = CohortId.Of "42"
-      CohortName = Some "Power users"
-      CohortDescription = None
+      CohortName = "Power users"
+      CohortDescription = null
       SessionId = SessionId.Of "sync-1"
       PageInfo = { TotalPages = 3; PageCount = 1 }
       Members = [||] }
@@ -313,6 +313,6 @@ let ``NUL is refused in ids and replaced in profile text`` () =
     match parseText (body.Replace("s\\u0000", "s")) with
     | Ok page ->
         let m = page.Members[0]
-        expectEqual "email" (Some "a\uFFFDb") m.Email
+        expectEqual "email" "a\uFFFDb" m.Email
         expectEqual "properties" """{"k�":{"v":["x�"]}}""" m.Properties
     | Error problems -> failwithf "refused: %A" problems

@@ -1,5 +1,4 @@
 using CohortSync.Domain;
-using Microsoft.FSharp.Collections;
 
 namespace CohortSync.Simulate;
 
@@ -18,6 +17,6 @@ public sealed record CohortOutcome(
     int SyncsPlayed,
     int SyncsSucceeded,
     bool Paused,
-    FSharpSet<DistinctId> Expected,
+    IReadOnlyCollection<DistinctId> Expected,
     IReadOnlyList<string> GivenUpButDelivered,
     IReadOnlyList<WebhookPage> Acknowledged);

@@ -21,7 +21,7 @@ public sealed class HttpWorld(ServiceClient service, NetworkDice dice, double ti
     {
         var answer = await service.PostPageAsync(page, ct);
         tally.Posted(page, answer);
-        if (answer is Answer.Status { Item: >= 200 and < 300 })
+        if (answer is Answer.Status { Code: >= 200 and < 300 })
             lock (gate)
             {
                 acknowledged.Add(page);

@@ -52,7 +52,7 @@ public sealed class RunTally
         if (answer is not Answer.Status status)
             return;
         Interlocked.Increment(ref deliveries);
-        if (status.Item is >= 200 and < 300)
+        if (status.Code is >= 200 and < 300)
         {
             Interlocked.Increment(ref copiesAcknowledged);
             Interlocked.Add(ref membersAcknowledged, page.Members.Length);
@@ -86,7 +86,7 @@ public sealed class RunTally
                     Increment(faults, NetworkDice.KindOf(call.Fault));
                 }
 
-                Increment(answers, call.Answer is Answer.Status s ? s.Item.ToString() : "no answer");
+                Increment(answers, call.Answer is Answer.Status s ? s.Code.ToString() : "no answer");
                 if (call.Verdict.IsAccepted)
                 {
                     PagesAccepted++;

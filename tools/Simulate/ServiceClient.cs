@@ -64,7 +64,7 @@ public sealed class ServiceClient : IDisposable
             {
                 // The reply is read to its end, which returns the connection to the pool.
                 using var response = await http.SendAsync(request, timeout.Token);
-                return Answer.NewStatus((int)response.StatusCode);
+                return Answer.Of((int)response.StatusCode);
             }
             catch (HttpRequestException)
             {

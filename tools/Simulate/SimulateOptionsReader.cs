@@ -126,8 +126,8 @@ public sealed class SimulateOptionsReader
         var api = parsed.GetValue(apiUrl) is { } a ? HttpUrl(a.EndsWith('/') ? a : a + "/", "--api-url", problems) : null;
 
         var projectId = parsed.GetValue(project) ?? "";
-        if (ProjectId.Create("--project", projectId) is { IsError: true } invalid)
-            problems.AddRange(invalid.ErrorValue.Select(p => p.ToString()));
+        if (!ProjectId.TryCreate("--project", projectId, out _, out var invalid))
+            problems.AddRange(invalid.Select(p => p.ToString()));
 
         var cohortCount = Between(parsed.GetValue(cohorts), 1, MaxCohorts, "--cohorts", problems);
         var loadMode = parsed.GetValue(load);

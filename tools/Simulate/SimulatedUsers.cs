@@ -1,5 +1,4 @@
 using CohortSync.Domain;
-using Microsoft.FSharp.Core;
 
 namespace CohortSync.Simulate;
 
@@ -10,11 +9,11 @@ namespace CohortSync.Simulate;
 /// </summary>
 public static class SimulatedUsers
 {
-    static readonly FSharpOption<string>[] FirstNames =
-        Some("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Niklaus", "Radia", "Tony");
+    static readonly string[] FirstNames =
+        ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Niklaus", "Radia", "Tony"];
 
-    static readonly FSharpOption<string>[] LastNames =
-        Some("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Hamilton", "Wirth", "Perlman", "Hoare");
+    static readonly string[] LastNames =
+        ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Hamilton", "Wirth", "Perlman", "Hoare"];
 
     static readonly string[] Plans = ["free", "starter", "pro", "enterprise"];
 
@@ -32,12 +31,10 @@ public static class SimulatedUsers
         var properties = $$"""{"plan":"{{plan}}","country":"{{country}}","visits":{{user % 97 + revision * 3}}}""";
         return new Member(
             DistinctId.Of(id),
-            FSharpOption<string>.Some($"{id}@example.com"),
+            $"{id}@example.com",
             FirstNames[user % FirstNames.Length],
             LastNames[user / FirstNames.Length % LastNames.Length],
-            FSharpOption<string>.Some($"555-{user / 10_000 % 1_000:D3}-{user % 10_000:D4}"),
+            $"555-{user / 10_000 % 1_000:D3}-{user % 10_000:D4}",
             properties);
     }
-
-    static FSharpOption<string>[] Some(params string[] values) => values.Select(FSharpOption<string>.Some).ToArray();
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using CohortSync.Domain;
 using CohortSync.Mixpanel;
-using Microsoft.FSharp.Collections;
 using static CohortSync.Mixpanel.Sender;
 using static CohortSync.Mixpanel.SyncRun;
 
@@ -123,9 +122,8 @@ public static class Simulation
                 }
             }
 
-            var expected = sender.LastSuccessful is { } last ? last.Value.Members : SetModule.Empty<DistinctId>();
             return new CohortOutcome(
-                cohort.Source.ProjectId, cohort.CohortId, existedBefore, played, succeeded, sender.IsPaused, expected, givenUpButDelivered,
+                cohort.Source.ProjectId, cohort.CohortId, existedBefore, played, succeeded, sender.IsPaused, sender.LastSuccessfulMembers, givenUpButDelivered,
                 world.Acknowledged);
         }
 

@@ -68,7 +68,7 @@ public sealed class PageStore(
             {
                 projectId = page.ProjectId.Value,
                 cohortId = page.CohortId.Value,
-                name = page.CohortNameOrNull,
-                description = page.CohortDescriptionOrNull,
+                name = page.CohortName,
+                description = page.CohortDescription,
             }, tx);
 }

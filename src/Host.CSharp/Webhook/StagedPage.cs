@@ -37,10 +37,10 @@ static class StagedPage
         {
             var m = members[i];
             ids[i] = m.DistinctId.Value;
-            emails[i] = m.EmailOrNull;
-            firstNames[i] = m.FirstNameOrNull;
-            lastNames[i] = m.LastNameOrNull;
-            phoneNumbers[i] = m.PhoneNumberOrNull;
+            emails[i] = m.Email;
+            firstNames[i] = m.FirstName;
+            lastNames[i] = m.LastName;
+            phoneNumbers[i] = m.PhoneNumber;
             properties[i] = m.Properties;
         }
 

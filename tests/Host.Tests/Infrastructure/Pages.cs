@@ -1,6 +1,5 @@
 using CohortSync.Domain;
 using CohortSync.Mixpanel;
-using Microsoft.FSharp.Core;
 
 namespace CohortSync.Host.Tests.Infrastructure;
 
@@ -11,15 +10,13 @@ public static class Users
     public static Member M(
         string distinctId, string? email = null, string? firstName = null, string? lastName = null,
         string? phone = null, string properties = "{}") =>
-        new(DistinctId.Of(distinctId), Opt(email), Opt(firstName), Opt(lastName), Opt(phone), properties);
+        new(DistinctId.Of(distinctId), email, firstName, lastName, phone, properties);
 
     public static Member[] Ms(params string[] distinctIds) => distinctIds.Select(id => M(id)).ToArray();
 
     /// <summary><paramref name="count"/> ids <c>{prefix}00000</c>... in id order.</summary>
     public static string[] Ids(string prefix, int count, int from = 0) =>
         Enumerable.Range(from, count).Select(i => $"{prefix}{i:D5}").ToArray();
-
-    static FSharpOption<string> Opt(string? value) => value is null ? FSharpOption<string>.None : FSharpOption<string>.Some(value);
 }
 
 /// <summary>A cohort of its own (unique project and cohort ids), and the pages Mixpanel would send for it.</summary>
@@ -36,7 +33,7 @@ public sealed record TestCohort(string Project, string Cohort)
 
     public WebhookPage Page(WebhookAction action, string session, int pageCount, int totalPages, IEnumerable<Member> members) =>
         new(action, ProjectId.Of(Project), CohortId.Of(Cohort),
-            FSharpOption<string>.Some($"cohort {Cohort}"), FSharpOption<string>.Some("integration test cohort"),
+            $"cohort {Cohort}", "integration test cohort",
             SessionId.Of(session), new PageInfo(totalPages, pageCount), members.ToArray());
 
     public WebhookPage Members(string session, int pageCount, int totalPages, params string[] ids) =>

@@ -21,7 +21,7 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
         Assert.Equal(ExitCodes.Converged, run.Summary.ExitCode);
 
         var changed = run.Cohorts[1];
-        var removed = changed.Expected.MinimumElement.Value;
+        var removed = changed.Expected.Min()!.Value;
         await Db.ExecuteAsync(fx.ConnectionString,
             """
             DELETE FROM membership m USING cohort c
@@ -73,7 +73,7 @@ public sealed class SimulateDivergenceTests(HostFixture fx)
     }
 
     static CohortOutcome Outcome(TestCohort c, bool? existedBefore, string[] givenUp, WebhookPage[] acknowledged) =>
-        new(c.ProjectKey, c.CohortKey, existedBefore, SyncsPlayed: 2, SyncsSucceeded: 1, Paused: false, Expected: new([DistinctId.Of("a")]),
+        new(c.ProjectKey, c.CohortKey, existedBefore, SyncsPlayed: 2, SyncsSucceeded: 1, Paused: false, Expected: [DistinctId.Of("a")],
             GivenUpButDelivered: givenUp, Acknowledged: acknowledged);
 
     async Task<CohortDivergence> CheckAsync(CohortOutcome outcome)

@@ -53,7 +53,7 @@ public sealed class SimulateReadFaultTests
         using var service = new ServiceClient(new SimulateOptions { ApiUrl = new Uri(app.Urls.First() + "/") });
         var outcome = new CohortOutcome(
             ProjectId.Of("p"), CohortId.Of("c"), ExistedBefore: false, SyncsPlayed: 1, SyncsSucceeded: 1, Paused: false,
-            Expected: new([DistinctId.Of("a")]), GivenUpButDelivered: [], Acknowledged: []);
+            Expected: [DistinctId.Of("a")], GivenUpButDelivered: [], Acknowledged: []);
         // Bounded: without the fix, the first read went round for ever.
         var check = await ConvergenceCheck.CheckAsync(service, [outcome], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         await app.StopAsync();

@@ -50,10 +50,10 @@ public static class CopyBaseline
                 {
                     copy.StartRow();
                     copy.Write(m.DistinctId.Value, NpgsqlDbType.Text);
-                    WriteText(copy, m.EmailOrNull);
-                    WriteText(copy, m.FirstNameOrNull);
-                    WriteText(copy, m.LastNameOrNull);
-                    WriteText(copy, m.PhoneNumberOrNull);
+                    WriteText(copy, m.Email);
+                    WriteText(copy, m.FirstName);
+                    WriteText(copy, m.LastName);
+                    WriteText(copy, m.PhoneNumber);
                     copy.Write(m.Properties, NpgsqlDbType.Jsonb);
                 }
                 copied = await copy.CompleteAsync(ct);

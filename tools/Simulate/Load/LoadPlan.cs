@@ -1,6 +1,5 @@
 using CohortSync.Domain;
 using CohortSync.Mixpanel;
-using Microsoft.FSharp.Core;
 
 namespace CohortSync.Simulate.Load;
 
@@ -101,7 +100,7 @@ public sealed class LoadPlan
             for (var j = 0; j < members.Length; j++)
                 members[j] = SimulatedUsers.Profile(users[index * PageSize + j]);
             bodies[i] = PageBody.Render(new WebhookPage(
-                action, project, cohort, FSharpOption<string>.Some("Load test"), FSharpOption<string>.Some(""), session,
+                action, project, cohort, "Load test", "", session,
                 new PageInfo(total, index + 1), members));
         });
         var names = pages.Select(p => $"{p.Action.WireName} page {p.Index + 1} of {p.Total}").ToArray();
