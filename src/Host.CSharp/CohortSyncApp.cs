@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using CohortSync.Host.Api;
-using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;

@@ -93,7 +93,7 @@ public sealed class StartupTests(HostFixture fx)
         var folder = Path.Combine(Path.GetTempPath(), $"cohortsync-port-{Guid.NewGuid():N}");
         try
         {
-            var options = new Configuration.LocalPostgresOptions { DataDirectory = folder, Port = port };
+            var options = new Database.LocalPostgresOptions { DataDirectory = folder, Port = port };
             var error = await Assert.ThrowsAsync<InvalidOperationException>(
                 () => Database.LocalPostgres.EnsureStartedAsync(options, "postgres", _ => { }));
             Assert.Contains($"127.0.0.1:{port} is already in use", error.Message);
@@ -109,7 +109,7 @@ public sealed class StartupTests(HostFixture fx)
     {
         // Two checkouts on one machine: each keeps a port of its own, so both test suites can run at once.
         var folders = new[] { 1, 2 }.Select(_ => Path.Combine(Path.GetTempPath(), $"cohortsync-side-{Guid.NewGuid():N}")).ToArray();
-        var options = folders.Select(f => new Configuration.LocalPostgresOptions { DataDirectory = f }).ToArray();
+        var options = folders.Select(f => new Database.LocalPostgresOptions { DataDirectory = f }).ToArray();
         try
         {
             var first = await Database.LocalPostgres.EnsureStartedAsync(options[0], "postgres", _ => { });

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using CohortSync.Host.Configuration;
 using CohortSync.Host.Security;
 using Microsoft.Extensions.Options;
 

@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using CohortSync.Host.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CohortSync.Host.Api;

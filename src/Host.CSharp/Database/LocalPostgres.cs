@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using CohortSync.Host.Configuration;
 using Npgsql;
 
 namespace CohortSync.Host.Database;

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using CohortSync.Host.Api;
-using CohortSync.Host.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 

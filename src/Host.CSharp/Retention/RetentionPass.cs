@@ -1,5 +1,4 @@
 using CohortSync.Domain;
-using CohortSync.Host.Configuration;
 using CohortSync.Host.Observability;
 using CohortSync.Host.Webhook;
 using Dapper;

@@ -1,5 +1,4 @@
 using CohortSync.Host.Database;
-using CohortSync.Host.Configuration;
 using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
 

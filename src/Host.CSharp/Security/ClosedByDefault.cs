@@ -1,4 +1,5 @@
-using CohortSync.Host.Configuration;
+using CohortSync.Host.Api;
+using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
 
 namespace CohortSync.Host.Security;

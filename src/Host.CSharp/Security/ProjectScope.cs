@@ -16,7 +16,7 @@ public sealed class ProjectScope
 
     /// <summary>
     /// Empty, or containing <c>*</c>, means every project. Blank entries are refused at start-up
-    /// (<see cref="Configuration.ProjectLists"/>), not dropped here.
+    /// (<see cref="ProjectLists"/>), not dropped here.
     /// </summary>
     public static ProjectScope For(IEnumerable<string> projects)
     {

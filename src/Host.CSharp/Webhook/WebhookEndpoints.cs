@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using CohortSync.Domain;
-using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;

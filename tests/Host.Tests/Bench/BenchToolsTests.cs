@@ -1,6 +1,5 @@
 using System.Text.Json;
 using CohortSync.Simulate.Bench;
-using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Simulate;
 using CohortSync.Host.Tests.Infrastructure;

@@ -1,5 +1,4 @@
 using CohortSync.Host;
-using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
