@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using CohortSync.Domain;
 using CohortSync.Host.Api;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -40,8 +41,8 @@ public static class FeedEndpoints
         var from = FeedCursor.Start;
         if (after is not null && !FeedCursor.TryDecode(after, out from))
             return Paging.BadCursor();
-        if (kind is not (null or "entered" or "exited"))
-            return TypedResults.BadRequest(new ProblemBody("kind must be entered or exited"));
+        if (kind is not null && !TransitionKind.Names.Contains(kind))
+            return TypedResults.BadRequest(new ProblemBody($"kind must be {string.Join(" or ", TransitionKind.Names)}"));
         if (cohortId is not null && projectId is null)
             return TypedResults.BadRequest(new ProblemBody("cohortId needs projectId (cohort ids are per project)"));
 

@@ -1,3 +1,4 @@
+using CohortSync.Host.Database;
 using Dapper;
 using Npgsql;
 
@@ -38,9 +39,9 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
         // over without reading its transitions. No index serves the kind inside a commit: it would cost a
         // write per transition to every commit, while a filtered reader, whose next moves past what it
         // examined, reads each transition at most once, as an unfiltered reader does.
-        if (filter.Kind == "entered")
+        if (filter.Kind == StorageNames.Entered)
             sessions.Add("s.entered_count IS DISTINCT FROM 0");
-        else if (filter.Kind == "exited")
+        else if (filter.Kind == StorageNames.Exited)
             sessions.Add("s.exited_count IS DISTINCT FROM 0");
 
         // Sessions in commit order; of each, at most a page of its transitions in distinct-id order,
