@@ -98,8 +98,9 @@ public sealed class ConcurrencyTests(HostFixture fx)
 
     /// <summary>
     /// Two cohorts of one project committing the same new users at once, on two hosts: their profiles are
-    /// inserted under the project's profile lock. Without that lock, 7 of 10 rounds answered a page 500
-    /// (two inserts of one profile); no other test puts commits of one project side by side.
+    /// inserted under the project's profile lock. Without that lock this test failed 2 runs of 2 (a page
+    /// answered 500 in the first round: two inserts of one profile); no other test puts commits of one
+    /// project side by side.
     /// </summary>
     [Fact]
     public async Task Two_cohorts_of_one_project_committing_the_same_new_users_at_once_both_succeed()
