@@ -4,6 +4,7 @@ using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
+using CohortSync.Host.OperatorConsole;
 using CohortSync.Host.Retention;
 using CohortSync.Host.Security;
 using CohortSync.Host.Webhook;
@@ -72,6 +73,7 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
         builder.Services.AddReadApi();
+        builder.Services.AddConsole();
         builder.Services.AddServiceMetrics();
         builder.Services.AddCohortSyncOpenApi();
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetentionPass>(sp, connectionString));
@@ -99,6 +101,7 @@ public static class CohortSyncApp
         // Read, not resolved: resolving the options would validate them now, and `migrate` needs no credentials.
         app.MapWebhook(config.GetSection(WebhookOptions.Section).Get<WebhookOptions>()?.Path ?? new WebhookOptions().Path);
         app.MapReadApi();
+        app.MapConsole();
         app.MapHealth(connectionString);
         var operations = app.MapGroup("").WithMetadata(new OperationsEndpoint());
         operations.MapMetricsEndpoint();
