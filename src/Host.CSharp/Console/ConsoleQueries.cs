@@ -20,6 +20,8 @@ public sealed class ConsoleQueries(NpgsqlDataSource dataSource)
     /// <summary>Mixpanel pauses a cohort's sync after these answers.</summary>
     static readonly int[] PausingStatuses = [400, 401, 403, 404];
 
+    public static bool PausesSync(int status) => PausingStatuses.Contains(status);
+
     sealed record RejectionRow(string project_id, string cohort_id, long last_day, DateTime? last_client_error_at);
 
     /// <summary>Per (project, cohort): refusals of the last 24 hours (one scan of the time index).</summary>

@@ -19,6 +19,7 @@ static class ConsoleStyle
         h1 { font-size: 1.4rem; margin: 6px 0 12px; }
         h2 { font-size: 1.1rem; margin: 24px 0 8px; }
         .muted { color: var(--muted); }
+        .nowrap { white-space: nowrap; }
         .scroll { overflow-x: auto; }
         table { border-collapse: collapse; width: 100%; }
         th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }

@@ -85,7 +85,7 @@ static class OverviewPage
         return $"""
             <tr data-project="{Html.Attr(c.ProjectId)}" data-cohort="{Html.Attr(c.CohortId)}">
             <td>{CohortHealth.Badge(r.Health)}</td>
-            <td><a href="{Html.Attr(href)}">{Html.Text(c.Name ?? c.CohortId)}</a><br><span class="muted id">{Html.Text(c.ProjectId)} / {Html.Text(c.CohortId)}</span></td>
+            <td><a href="{Html.Attr(href)}">{Html.Text(c.Name ?? c.CohortId)}</a><span class="wide"><br><span class="muted id">{Html.Text(c.ProjectId)} / {Html.Text(c.CohortId)}</span></span></td>
             <td class="num" data-members>{Html.Number(c.MemberCount)}</td>
             <td>{Html.Time(c.LastCommittedAt, now)}{age}</td>
             <td>{LatestSession(c.LastSession, r.Progress)}</td>

@@ -28,8 +28,8 @@ static class RejectionsPage
             html.Append($"""
                 <tr>
                 <td>{Html.Time(r.ReceivedAt, now)}</td>
-                <td class="num"><strong>{r.Status}</strong></td>
-                <td class="id">{Html.Text(r.Reason)}</td>
+                <td class="num"><strong>{r.Status}</strong>{(ConsoleQueries.PausesSync(r.Status) ? """<br><span class="badge health-pausing" title="Mixpanel pauses a cohort's sync after this answer">‖ pauses sync</span>""" : "")}</td>
+                <td><code class="nowrap">{Html.Text(r.Reason)}</code></td>
                 <td data-message>{Html.Text(r.Message)}</td>
                 <td>{cohort}</td>
                 <td class="wide id">{Html.Text(r.Action ?? "–")} · {Html.Text(r.SessionId ?? "–")}</td>
