@@ -60,10 +60,11 @@ public sealed class ConsoleTests(HostFixture fx, Chromium chromium, ITestOutputH
         // Relative time in the cell, the absolute time on hover.
         Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", await Row(page, committed).Locator("time").GetAttributeAsync("title"));
 
+        output.WriteLine("overview: " + await Chromium.ScreenshotAsync(page, "overview"));
+
         await page.GotoAsync($"/console?q={committed.Project}&health=waiting");
         Assert.Equal(1, await page.Locator("#cohorts tbody tr").CountAsync());
         Assert.Equal(1, await Row(page, open).CountAsync());
-        output.WriteLine("overview: " + await Chromium.ScreenshotAsync(page, "overview"));
     }
 
     [Fact]
