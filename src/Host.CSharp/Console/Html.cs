@@ -35,7 +35,7 @@ static class Html
     }
 
     public static string Ago(TimeSpan age) =>
-        age < TimeSpan.Zero ? "just now" : Duration(age) + " ago";
+        age < TimeSpan.FromSeconds(1) ? "just now" : Duration(age) + " ago";
 
     public static string Duration(TimeSpan span) => span switch
     {

@@ -134,16 +134,26 @@ public sealed class ConsoleTests(HostFixture fx, Chromium chromium, ITestOutputH
     public async Task Rejections_page_shows_the_message_Mixpanel_would_show()
     {
         var (_, _, refused) = await SyncThreeAsync("rejections");
-        var json = await fx.Client.GetOkAsync("/v1/rejections?limit=1");
-        var newest = json.GetProperty("rejections")[0];
-        Assert.Equal(refused.Cohort, newest.GetProperty("cohortId").GetString());
+        // A body without its parameters: 400, its message naming each problem by its path in the body.
+        var mark = await Db.RejectionMarkAsync(fx.ConnectionString);
+        Assert.Equal(HttpStatusCode.BadRequest, (await fx.Client.PostRawAsync("""{"action": "members"}""")).Status);
+        await Db.RejectionsSinceAsync(fx.ConnectionString, mark, rows => rows.Count >= 1);
+        var json = (await fx.Client.GetOkAsync("/v1/rejections?limit=2")).GetProperty("rejections");
+        Assert.Equal(refused.Cohort, json[1].GetProperty("cohortId").GetString());
 
         var page = await chromium.NewPageAsync(fx.A.BaseAddress);
         await page.GotoAsync("/console/rejections");
-        var first = page.Locator("#rejections tbody tr").First;
-        Assert.Equal(newest.GetProperty("message").GetString(), await first.Locator("[data-message]").InnerTextAsync());
-        Assert.Contains("409", await first.InnerTextAsync());
-        Assert.Contains("action_conflict", await first.InnerTextAsync());
+        var rows = page.Locator("#rejections tbody tr");
+        var invalid = rows.Nth(0);
+        Assert.Equal(json[0].GetProperty("message").GetString(), await invalid.Locator("[data-message]").InnerTextAsync());
+        Assert.Contains("parameters", await invalid.Locator("[data-message]").InnerTextAsync());
+        Assert.Contains("invalid_body", await invalid.InnerTextAsync());
+        Assert.Contains("pauses sync", await invalid.InnerTextAsync());
+        var conflict = rows.Nth(1);
+        Assert.Equal(json[1].GetProperty("message").GetString(), await conflict.Locator("[data-message]").InnerTextAsync());
+        Assert.Contains("409", await conflict.InnerTextAsync());
+        Assert.Contains("action_conflict", await conflict.InnerTextAsync());
+        Assert.DoesNotContain("pauses sync", await conflict.InnerTextAsync());
         output.WriteLine("rejections: " + await Chromium.ScreenshotAsync(page, "rejections"));
     }
 

@@ -49,7 +49,7 @@ public static class BenchCommands
 
     static Command ConsoleCommand(TextWriter output)
     {
-        var url = new Option<Uri>("--url") { Description = "The service's base URL (http://127.0.0.1:PORT)", Required = true };
+        var url = new Option<string>("--url") { Description = "The service's base URL (http://127.0.0.1:PORT)", Required = true };
         var cohorts = new Option<int>("--cohorts") { Description = "Small cohorts to add before timing the overview", DefaultValueFactory = _ => 1000 };
         var large = new Option<string>("--large-project") { Description = "The project whose largest cohort's page is timed", Required = true };
         var json = new Option<string?>("--json") { Description = "Also write the figures to this file" };
@@ -59,7 +59,7 @@ public static class BenchCommands
         };
         command.SetAction(async (parsed, ct) =>
         {
-            var figures = await ConsoleTiming.RunAsync(parsed.GetValue(url)!, parsed.GetValue(cohorts), parsed.GetValue(large)!, ct);
+            var figures = await ConsoleTiming.RunAsync(new Uri(parsed.GetValue(url)!), parsed.GetValue(cohorts), parsed.GetValue(large)!, ct);
             ConsoleTiming.WriteText(figures, output);
             if (parsed.GetValue(json) is { } path)
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(figures, OneLine), ct);

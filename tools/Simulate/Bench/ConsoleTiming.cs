@@ -22,6 +22,16 @@ public static class ConsoleTiming
     public static async Task<ConsoleFigures> RunAsync(Uri baseUrl, int cohorts, string largeProject, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromMinutes(2) };
+        // Found before the small cohorts exist: the list is in project order, and they would fill its first page.
+        using var list = JsonDocument.Parse(await http.GetStringAsync("v1/cohorts?limit=1000", ct));
+        var large = list.RootElement.GetProperty("cohorts").EnumerateArray()
+            .Where(c => c.GetProperty("projectId").GetString() == largeProject)
+            .DefaultIfEmpty()
+            .MaxBy(c => c.ValueKind == JsonValueKind.Object ? c.GetProperty("memberCount").GetInt64() : -1);
+        if (large.ValueKind != JsonValueKind.Object)
+            throw new InvalidOperationException($"no cohort in project {largeProject} among the first 1,000");
+        var largeId = large.GetProperty("cohortId").GetString()!;
+
         await Parallel.ForAsync(0, cohorts, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
         {
             var page = new WebhookPage(
@@ -33,14 +43,6 @@ public static class ConsoleTiming
             using var response = await http.PostAsync("webhook", content, token);
             response.EnsureSuccessStatusCode();
         });
-
-        using var list = JsonDocument.Parse(await http.GetStringAsync("v1/cohorts?limit=1000", ct));
-        var large = list.RootElement.GetProperty("cohorts").EnumerateArray()
-            .Where(c => c.GetProperty("projectId").GetString() == largeProject)
-            .MaxBy(c => c.GetProperty("memberCount").GetInt64());
-        if (large.ValueKind != JsonValueKind.Object)
-            throw new InvalidOperationException($"no cohort in project {largeProject}");
-        var largeId = large.GetProperty("cohortId").GetString()!;
 
         var overview = await TimeAsync(http, "console", ct);
         var cohortPage = await TimeAsync(http, $"console/cohorts/{Uri.EscapeDataString(largeProject)}/{Uri.EscapeDataString(largeId)}", ct);
