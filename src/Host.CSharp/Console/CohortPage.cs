@@ -94,7 +94,7 @@ static class CohortPage
         var from = new FeedCursor(position, "");
         var read = await feed.EventsAsync(new FeedFilter(caller.Scope.Projects, projectId, cohortId, null), from, Transitions, ct);
         html.Append($"""
-            <p class="muted">The latest commit's first {Html.Number(Transitions)}, in feed order; the whole feed of this cohort in <a href="{Html.Attr(feedJson)}">/v1/events</a>, this commit from <a href="{Html.Attr(feedJson)}&amp;after={Html.Url(from.Encode())}">here</a>.</p>
+            <p class="muted">The latest commit's first {Html.Number(Transitions)}, in feed order; the whole feed of this cohort in <a href="{Html.Attr(feedJson)}">/v1/events</a>; <a href="{Html.Attr(feedJson)}&amp;after={Html.Url(from.Encode())}">this commit's transitions in /v1/events</a>.</p>
             <div class="scroll"><table id="transition-table"><thead><tr><th scope="col">User</th><th scope="col">Change</th><th scope="col">Session</th><th scope="col">Recorded</th></tr></thead><tbody>
             """);
         foreach (var e in read.Events)

@@ -43,7 +43,8 @@ static class OverviewPage
             "members" => shown.OrderByDescending(r => r.Cohort.MemberCount),
             "last-commit" => shown.OrderBy(r => r.Cohort.LastCommittedAt ?? DateTime.MinValue),
             "rejections" => shown.OrderByDescending(r => r.Rejections.LastDay),
-            _ => shown.OrderBy(r => r.Health).ThenBy(r => r.Cohort.LastCommittedAt ?? DateTime.MinValue),
+            _ => shown.OrderBy(r => r.Health).ThenBy(r => r.Cohort.LastCommittedAt ?? DateTime.MinValue)
+                .ThenBy(r => r.Cohort.ProjectId, StringComparer.Ordinal).ThenBy(r => r.Cohort.CohortId, StringComparer.Ordinal),
         };
         var list = shown.ToList();
 
