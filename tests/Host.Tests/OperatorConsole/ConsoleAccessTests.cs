@@ -93,6 +93,25 @@ public sealed class ConsoleAccessTests(HostFixture fx, Chromium chromium, ITestO
     }
 
     [Fact]
+    public async Task Without_keys_the_console_answers_this_machine_only()
+    {
+        const string proxyAddress = "127.0.0.5";
+        await using var host = await fx.StartHostAsync(new Dictionary<string, string?> { ["Security:KnownProxies:0"] = proxyAddress });
+        using var proxy = LoopbackClient.From(proxyAddress, host.BaseAddress);
+        async Task<HttpResponseMessage> GetForAsync(string client)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/console");
+            request.Headers.Add("X-Forwarded-For", client);
+            return await proxy.SendAsync(request);
+        }
+
+        var remote = await GetForAsync("198.51.100.7");
+        Assert.Equal(HttpStatusCode.Forbidden, remote.StatusCode);
+        Assert.Contains("this machine only", await remote.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await GetForAsync("127.0.0.9")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_refusal_Mixpanel_pauses_on_shows_the_cohort_as_pausing()
     {
         var allowed = TestCohort.New("allowed");
