@@ -3,6 +3,7 @@ using CohortSync.Host.Api;
 using CohortSync.Host.Database;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
+using CohortSync.Host.OperatorConsole;
 using CohortSync.Host.Retention;
 using CohortSync.Host.Security;
 using CohortSync.Host.Webhook;
@@ -74,6 +75,7 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
         builder.Services.AddReadApi();
+        builder.Services.AddConsole();
         builder.Services.AddServiceMetrics();
         builder.Services.AddCohortSyncOpenApi();
         builder.Services.AddHealthChecks().AddCheck<DatabaseReadiness>(DatabaseReadiness.Name, tags: [HealthEndpoints.ReadyTag]);
@@ -102,6 +104,7 @@ public static class CohortSyncApp
         // Read, not resolved: resolving the options would validate them now, and `migrate` needs no credentials.
         app.MapWebhook(config.GetSection(WebhookOptions.Section).Get<WebhookOptions>()?.Path ?? new WebhookOptions().Path);
         app.MapReadApi();
+        app.MapConsole();
         app.MapHealth();
         var operations = app.MapGroup("").WithMetadata(new OperationsEndpoint());
         operations.MapMetricsEndpoint();

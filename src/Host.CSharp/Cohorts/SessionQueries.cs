@@ -46,8 +46,17 @@ public sealed class SessionQueries(NpgsqlDataSource dataSource)
             """,
             new { cohortKey, beforeKey, take })).ToList();
 
-        var keys = sessions.Select(s => s.session_key).ToArray();
-        var actions = (await connection.QueryAsync<ActionRow>(
+        var actions = await ActionsAsync(connection, sessions.Select(s => s.session_key).ToArray());
+        return sessions
+            .Select(s => (s.session_key, new SessionView(
+                s.session_id, s.kind, s.state, actions[s.session_key].ToList(),
+                s.entered_count, s.exited_count, s.first_page_at, s.last_page_at, s.committed_at, s.superseded_by)))
+            .ToList();
+    }
+
+    /// <summary>The pages received of each action's total, of the sessions with these row keys.</summary>
+    internal static async Task<ILookup<long, ActionProgressView>> ActionsAsync(NpgsqlConnection connection, long[] keys) =>
+        (await connection.QueryAsync<ActionRow>(
             """
             SELECT a.session_key, a.action, a.total_pages, count(p.page_count) AS received
             FROM session_action a
@@ -56,13 +65,6 @@ public sealed class SessionQueries(NpgsqlDataSource dataSource)
             GROUP BY a.session_key, a.action, a.total_pages
             ORDER BY a.session_key, a.action
             """,
-            new { keys })).ToLookup(a => a.session_key);
-
-        return sessions
-            .Select(s => (s.session_key, new SessionView(
-                s.session_id, s.kind, s.state,
-                actions[s.session_key].Select(a => new ActionProgressView(a.action, (int)a.received, a.total_pages)).ToList(),
-                s.entered_count, s.exited_count, s.first_page_at, s.last_page_at, s.committed_at, s.superseded_by)))
-            .ToList();
-    }
+            new { keys }))
+        .ToLookup(a => a.session_key, a => new ActionProgressView(a.action, (int)a.received, a.total_pages));
 }

@@ -14,13 +14,13 @@ public static class BenchCommands
     /// <summary>bench/run's databases are named so; nothing else is ever dropped.</summary>
     public const string DatabasePrefix = "cohortsync_bench_";
 
-    public static readonly string[] Names = ["copy-baseline", "bench-report", "bench-drop-database"];
+    public static readonly string[] Names = ["copy-baseline", "bench-report", "bench-drop-database", "bench-console"];
 
     static readonly JsonSerializerOptions OneLine = new(JsonSerializerDefaults.Web);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
-        var root = new RootCommand("CohortSync's benchmark tools (bench/run)") { CopyBaselineCommand(output, error), ReportCommand(output), DropCommand(error) };
+        var root = new RootCommand("CohortSync's benchmark tools (bench/run)") { CopyBaselineCommand(output, error), ReportCommand(output), DropCommand(error), ConsoleCommand(output) };
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 
@@ -42,6 +42,27 @@ public static class BenchCommands
             var connectionString = await ServiceDatabase.ConnectionStringAsync(ServiceDatabase.Configuration([.. parsed.UnmatchedTokens]), error);
             var figures = await CopyBaseline.RunAsync(connectionString, parsed.GetValue(size), ct);
             await output.WriteLineAsync(JsonSerializer.Serialize(figures, OneLine));
+            return 0;
+        });
+        return command;
+    }
+
+    static Command ConsoleCommand(TextWriter output)
+    {
+        var url = new Option<string>("--url") { Description = "The service's base URL (http://127.0.0.1:PORT)", Required = true };
+        var cohorts = new Option<int>("--cohorts") { Description = "Small cohorts to add before timing the overview", DefaultValueFactory = _ => 1000 };
+        var large = new Option<string>("--large-project") { Description = "The project whose largest cohort's page is timed", Required = true };
+        var json = new Option<string?>("--json") { Description = "Also write the figures to this file" };
+        var command = new Command("bench-console", "Adds small cohorts through the webhook, then times the console's overview and a large cohort's page")
+        {
+            url, cohorts, large, json,
+        };
+        command.SetAction(async (parsed, ct) =>
+        {
+            var figures = await ConsoleTiming.RunAsync(new Uri(parsed.GetValue(url)!), parsed.GetValue(cohorts), parsed.GetValue(large)!, ct);
+            ConsoleTiming.WriteText(figures, output);
+            if (parsed.GetValue(json) is { } path)
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(figures, OneLine), ct);
             return 0;
         });
         return command;
