@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using CohortSync.Host.Api;
 using CohortSync.Host.Configuration;
 using CohortSync.Host.Database;
+using CohortSync.Host.Destinations;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
 using CohortSync.Host.Retention;
@@ -76,6 +77,7 @@ public static class CohortSyncApp
         builder.Services.AddCohortSyncOpenApi();
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RetentionPass>(sp, connectionString));
         builder.Services.AddHostedService<RetentionWorker>();
+        builder.Services.AddDestinations();
 
         var app = builder.Build();
         await Migrations.ApplyAsync(connectionString, app.Logger);

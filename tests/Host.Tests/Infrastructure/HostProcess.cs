@@ -21,7 +21,9 @@ public sealed class HostProcess : IAsyncDisposable
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public static async Task<HostProcess> StartAsync(string connectionString)
+    /// <param name="connectionString">The database the process uses.</param>
+    /// <param name="settings">More command-line configuration (<c>--Section:Key=value</c>).</param>
+    public static async Task<HostProcess> StartAsync(string connectionString, params string[] settings)
     {
         var port = FreePort();
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
@@ -30,8 +32,8 @@ public sealed class HostProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var arg in new[]
-                 {
+        foreach (var arg in (string[])
+                 [
                      Path.Combine(AppContext.BaseDirectory, "CohortSync.Host.dll"),
                      $"--urls=http://127.0.0.1:{port}",
                      $"--ConnectionStrings:{CohortSyncApp.ConnectionStringName}={connectionString}",
@@ -39,7 +41,8 @@ public sealed class HostProcess : IAsyncDisposable
                      // No environment is set, so this is Production: open is asked for, as the fixture's hosts do.
                      "--Webhook:AllowAnonymous=true",
                      "--Api:AllowAnonymous=true",
-                 })
+                     .. settings,
+                 ])
             start.ArgumentList.Add(arg);
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("the host process did not start");
@@ -79,6 +82,7 @@ public sealed class HostProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Ends the process with SIGKILL (what <see cref="Process.Kill(bool)"/> sends on Linux): no shutdown code runs.</summary>
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
