@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CohortSync.Host.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 
 namespace CohortSync.Host.Tests.Destinations;
 
@@ -100,6 +101,10 @@ public sealed class FaultyDestinationTests(HostFixture fx)
         var metrics = await MetricsScrape.TakeWhenAsync(host.Client, m => m["cohortsync_destinations{state=\"failing\"}"] == 1);
         Assert.Equal(1, metrics["cohortsync_destination_schedules_exhausted_total"]);
         Assert.Equal(1, metrics["cohortsync_destinations{state=\"failing\"}"]);
+        Assert.Equal(4, metrics[MetricsScrape.Series("cohortsync_destination_deliveries_total", ("outcome", "failed"))]);
+        // A failing destination is still enabled: its waiting batch is backlog, and its lag grows.
+        Assert.Equal(1, metrics["cohortsync_destination_backlog_batches"]);
+        Assert.True(metrics["cohortsync_destination_lag_seconds"] > 1);
 
         // Enabling starts the schedule again, with the same batch.
         server.Respond = (_, _) => new Answer(204);
@@ -107,6 +112,40 @@ public sealed class FaultyDestinationTests(HostFixture fx)
         var got = await server.WaitAsync(r => r.Count >= 5);
         Assert.Single(got.Select(r => r.WebhookId).Distinct());
         await DeliveriesState(host, id, "active");
+    }
+
+    [Fact]
+    public async Task Two_hosts_never_attempt_one_batch_at_the_same_time_and_every_attempt_is_recorded_once()
+    {
+        await using var host = await HostAsync(("Destinations:RetryDelaysSeconds:3", "0.3"));
+        await using var other = await fx.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Destinations:PollMilliseconds"] = "20",
+            ["Destinations:RetryDelaysSeconds:0"] = "0",
+            ["Destinations:RetryDelaysSeconds:1"] = "0.3",
+            ["Destinations:RetryDelaysSeconds:2"] = "0.3",
+            ["Destinations:RetryDelaysSeconds:3"] = "0.3",
+        }, host.App.Configuration.GetConnectionString(CohortSyncApp.ConnectionStringName));
+        await using var server = await DestinationServer.StartAsync();
+        // Slow failures: each attempt is long enough for the other host to look at the batch while it is under way.
+        server.Respond = (_, n) => n < 3 ? new Answer(500, Delay: TimeSpan.FromMilliseconds(400)) : new Answer(200, Delay: TimeSpan.FromMilliseconds(400));
+        var c = TestCohort.New("two-hosts");
+        var (id, _) = await host.Client.CreateDestinationAsync(server.Url, c.Project, """, "batchSize": 1""");
+        await other.Client.PostOkAsync(c.Members("s1", 1, 1, "a", "b", "c"));
+
+        var deliveries = await host.Client.DeliveriesWhenAsync(id,
+            p => p.GetProperty("deliveries").GetArrayLength() == 3 && p.GetProperty("pendingBatches").GetInt32() == 0);
+        Assert.Equal(0, server.OverlappingDeliveries);
+        var recorded = deliveries.GetProperty("deliveries").EnumerateArray().Sum(d => d.GetProperty("attempts").GetInt32());
+        Assert.Equal(server.All.Count, recorded);
+        Assert.Equal(["a", "b", "c"], server.DistinctChanges().Select(ch => ch.GetProperty("user").Text("distinctId")));
+
+        // The deliveries list pages backwards through the batches.
+        var first = await host.Client.GetOkAsync($"/v1/destinations/{id}/deliveries?limit=2");
+        var second = await host.Client.GetOkAsync($"/v1/destinations/{id}/deliveries?limit=2&after={first.Text("next")}");
+        Assert.Equal([3L, 2L, 1L], first.GetProperty("deliveries").EnumerateArray().Concat(second.GetProperty("deliveries").EnumerateArray())
+            .Select(d => d.GetProperty("batch").GetInt64()));
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("next").ValueKind);
     }
 
     [Fact]
