@@ -37,7 +37,23 @@ public sealed class BatchDelivery(
             new { limit })];
     }
 
-    public async Task AttemptAsync(Due due, CancellationToken ct)
+    /// <summary>The destination's oldest waiting batch when it is due now, else null.</summary>
+    public async Task<Due?> NextDueAsync(Guid destinationId, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<Due>(
+            """
+            SELECT b.destination_id, b.batch
+            FROM (SELECT p.destination_id, p.batch, p.next_attempt_at FROM delivery_batch p
+                  WHERE p.destination_id = @destinationId AND p.state = 'pending'
+                  ORDER BY p.batch LIMIT 1) b
+            WHERE b.next_attempt_at <= now()
+            """,
+            new { destinationId });
+    }
+
+    /// <summary>One attempt; true when the batch was delivered (false also when another host had it or it was not due).</summary>
+    public async Task<bool> AttemptAsync(Due due, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -54,7 +70,7 @@ public sealed class BatchDelivery(
             """,
             due, tx);
         if (c is null)
-            return;
+            return false;
 
         var secrets = c.previous_secret is { } previous && c.previous_secret_until > DateTime.UtcNow ? new[] { c.secret, previous } : [c.secret];
         var started = DateTime.UtcNow;
@@ -107,5 +123,6 @@ public sealed class BatchDelivery(
                 new { due.destination_id, due.batch, attempt, seconds = wait.TotalSeconds }, tx);
         }
         await tx.CommitAsync(ct);
+        return answer.Outcome == DeliveryAnswer.Delivered;
     }
 }

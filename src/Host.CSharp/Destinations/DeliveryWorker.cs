@@ -16,6 +16,7 @@ public sealed class DeliveryWorker(
     IOptions<DestinationOptions> options, ILogger<DeliveryWorker> logger) : BackgroundService
 {
     static readonly TimeSpan MetricsInterval = TimeSpan.FromSeconds(2);
+    const int ConsecutiveBatches = 100;
 
     readonly ConcurrentDictionary<Guid, bool> underWay = new();
     readonly List<Task> attempts = [];
@@ -68,12 +69,24 @@ public sealed class DeliveryWorker(
         await Task.WhenAll(attempts);
     }
 
+    /// <summary>
+    /// Delivers the destination's batches one after another while they succeed, forming the next as each goes,
+    /// so that a destination catching up is not paced by the poll; up to a limit, so that it yields its place.
+    /// </summary>
     async Task AttemptAsync(BatchDelivery.Due due, CancellationToken ct)
     {
         await Task.Yield();
         try
         {
-            await delivery.AttemptAsync(due, ct);
+            for (var run = 0; run < ConsecutiveBatches && await delivery.AttemptAsync(due, ct); run++)
+            {
+                while (await forming.FormAsync(due.destination_id, ct))
+                {
+                }
+                if (await delivery.NextDueAsync(due.destination_id, ct) is not { } next)
+                    break;
+                due = next;
+            }
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
