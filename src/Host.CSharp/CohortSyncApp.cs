@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using CohortSync.Host.Api;
 using CohortSync.Host.Database;
+using CohortSync.Host.Destinations;
 using CohortSync.Host.Observability;
 using CohortSync.Host.OpenApi;
 using CohortSync.Host.OperatorConsole;
@@ -81,6 +82,7 @@ public static class CohortSyncApp
         builder.Services.AddHealthChecks().AddCheck<DatabaseReadiness>(DatabaseReadiness.Name, tags: [HealthEndpoints.ReadyTag]);
         builder.Services.AddSingleton<RetentionPass>();
         builder.Services.AddHostedService<RetentionWorker>();
+        builder.Services.AddDestinations();
 
         var app = builder.Build();
         await Migrations.ApplyAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Logger);

@@ -1,4 +1,5 @@
 using CohortSync.Host.Cohorts;
+using CohortSync.Host.Destinations;
 using CohortSync.Host.Feed;
 using CohortSync.Host.Rejections;
 using CohortSync.Host.UserProfiles;
@@ -31,7 +32,9 @@ public static class ReadApi
             .MapUsers()
             .MapRejections()
             .MapFeed()
-            .MapConsumers();
+            .MapConsumers()
+            .MapDestinations()
+            .MapDestinationDeliveries();
         return app;
     }
 }

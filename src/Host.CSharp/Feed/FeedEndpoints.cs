@@ -58,8 +58,11 @@ public static class FeedEndpoints
     /// appear, and any later commit takes a higher one. Continuing at the start of the commit after the
     /// head is then safe, and a filtered reader does not examine the same commits again at its next poll.
     /// </summary>
-    static string Next(FeedRead read, FeedCursor after, int take) =>
-        read.Events.Count == take ? read.Events[^1].Cursor
-        : read.Head is { } head && head + 1 > after.CommitPosition ? FeedCursor.PastCommit(head).Encode()
-        : after.Encode();
+    static string Next(FeedRead read, FeedCursor after, int take) => NextCursor(read, after, take).Encode();
+
+    /// <summary>Where a reader continues after this page (<see cref="Next"/>), for readers inside the service.</summary>
+    internal static FeedCursor NextCursor(FeedRead read, FeedCursor after, int take) =>
+        read.Events.Count == take && FeedCursor.TryDecode(read.Events[^1].Cursor, out var last) ? last
+        : read.Events.Count < take && read.Head is { } head && head + 1 > after.CommitPosition ? FeedCursor.PastCommit(head)
+        : after;
 }

@@ -3,8 +3,8 @@ using Microsoft.Playwright;
 namespace CohortSync.Host.Tests.Infrastructure;
 
 /// <summary>
-/// Debian's headless chromium, driven by Playwright's driver from its NuGet package; Playwright never
-/// downloads a browser here. <c>CHROMIUM</c> names another executable. Screenshots go to
+/// Debian's headless chromium (installed when missing), driven by Playwright's driver from its NuGet
+/// package; Playwright never downloads a browser here. <c>CHROMIUM</c> names another executable. Screenshots go to
 /// <see cref="ScreenshotFolder"/>.
 /// </summary>
 public sealed class Chromium : IAsyncLifetime
@@ -21,7 +21,7 @@ public sealed class Chromium : IAsyncLifetime
     public async Task InitializeAsync()
     {
         if (!File.Exists(ExecutablePath))
-            throw new InvalidOperationException($"no chromium at {ExecutablePath}: install Debian's chromium package (.ci/run does)");
+            Install();
         playwright = await Playwright.CreateAsync();
         browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -31,6 +31,32 @@ public sealed class Chromium : IAsyncLifetime
             Args = ["--no-sandbox"],
         });
         Directory.CreateDirectory(ScreenshotFolder);
+    }
+
+    /// <summary>
+    /// The README's test command works on a fresh machine, as the private PostgreSQL's provisioning does:
+    /// as root, Debian's chromium package is installed when missing.
+    /// </summary>
+    static void Install()
+    {
+        if (Environment.UserName != "root" || ExecutablePath != "/usr/bin/chromium")
+            throw new InvalidOperationException($"no chromium at {ExecutablePath}: run `sudo apt-get install -y chromium`");
+        var info = new System.Diagnostics.ProcessStartInfo("/bin/sh")
+        {
+            ArgumentList =
+            {
+                "-c",
+                "export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium",
+            },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var install = System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("could not start apt-get");
+        var output = install.StandardOutput.ReadToEndAsync();
+        var errors = install.StandardError.ReadToEndAsync();
+        install.WaitForExit();
+        if (install.ExitCode != 0 || !File.Exists(ExecutablePath))
+            throw new InvalidOperationException($"installing chromium failed: {errors.Result}{output.Result}");
     }
 
     /// <summary>A fresh browser context (own cookies) with one page, at a desktop or a phone's width.</summary>

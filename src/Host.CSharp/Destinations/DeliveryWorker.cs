@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using CohortSync.Host.Database;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CohortSync.Host.Destinations;
+
+/// <summary>
+/// Forms batches from the committed feed and delivers them, every <c>Destinations:PollMilliseconds</c>.
+/// Each delivery runs on its own connection and task, at most one per destination and at most
+/// <c>Destinations:MaxConcurrentDeliveries</c> at once, so a slow destination holds up no other, and the
+/// webhook, which never waits on this worker, none at all.
+/// </summary>
+public sealed class DeliveryWorker(
+    BatchForming forming, BatchDelivery delivery, DestinationMetrics metrics, NpgsqlDataSource dataSource,
+    IOptions<DestinationOptions> options, ILogger<DeliveryWorker> logger) : BackgroundService
+{
+    static readonly TimeSpan MetricsInterval = TimeSpan.FromSeconds(2);
+    const int ConsecutiveBatches = 100;
+
+    readonly ConcurrentDictionary<Guid, bool> underWay = new();
+    readonly List<Task> attempts = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        if (!o.DeliveryEnabled)
+        {
+            logger.LogInformation("Delivery to destinations is off in this process (Destinations:DeliveryEnabled)");
+            return;
+        }
+
+        var metricsDue = DateTime.UtcNow;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var id in await forming.BehindAsync(stoppingToken))
+                    while (await forming.FormAsync(id, stoppingToken))
+                    {
+                    }
+
+                var free = o.MaxConcurrentDeliveries - underWay.Count;
+                if (free > 0)
+                    foreach (var due in await delivery.DueAsync(free + underWay.Count, stoppingToken))
+                        if (underWay.Count < o.MaxConcurrentDeliveries && underWay.TryAdd(due.destination_id, true))
+                            attempts.Add(AttemptAsync(due, stoppingToken));
+                attempts.RemoveAll(t => t.IsCompleted);
+
+                if (DateTime.UtcNow >= metricsDue)
+                {
+                    await metrics.RefreshAsync(dataSource, stoppingToken);
+                    metricsDue = DateTime.UtcNow + MetricsInterval;
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.Log(DatabaseFaults.IsTransient(e) ? LogLevel.Warning : LogLevel.Error, e, "Delivery pass failed; trying again");
+            }
+
+            try
+            {
+                await Task.Delay(o.PollMilliseconds, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        await Task.WhenAll(attempts);
+    }
+
+    /// <summary>
+    /// Delivers the destination's batches one after another while they succeed, forming the next as each goes,
+    /// so that a destination catching up is not paced by the poll; up to a limit, so that it yields its place.
+    /// </summary>
+    async Task AttemptAsync(BatchDelivery.Due due, CancellationToken ct)
+    {
+        await Task.Yield();
+        try
+        {
+            for (var run = 0; run < ConsecutiveBatches && await delivery.AttemptAsync(due, ct); run++)
+            {
+                while (await forming.FormAsync(due.destination_id, ct))
+                {
+                }
+                if (await delivery.NextDueAsync(due.destination_id, ct) is not { } next)
+                    break;
+                due = next;
+            }
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // The attempt is not recorded: the batch stays due and is attempted again, with the same webhook-id.
+            logger.Log(DatabaseFaults.IsTransient(e) ? LogLevel.Warning : LogLevel.Error, e,
+                "Delivery to destination {Destination} failed before its answer was stored", due.destination_id);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            underWay.TryRemove(due.destination_id, out _);
+        }
+    }
+}

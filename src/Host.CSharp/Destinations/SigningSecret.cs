@@ -1,0 +1,27 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace CohortSync.Host.Destinations;
+
+/// <summary>
+/// Standard Webhooks signing: a secret is <c>whsec_</c> and the base64 of its key, and a signature is
+/// <c>v1,</c> and the base64 HMAC-SHA256 of <c>{id}.{timestamp}.{body}</c> under that key.
+/// </summary>
+public static class SigningSecret
+{
+    public const string Prefix = "whsec_";
+    const int KeyBytes = 32;
+
+    public static string New() => Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes));
+
+    public static string Sign(string secret, string webhookId, long timestamp, string body)
+    {
+        var key = Convert.FromBase64String(secret[Prefix.Length..]);
+        var mac = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{webhookId}.{timestamp}.{body}"));
+        return "v1," + Convert.ToBase64String(mac);
+    }
+
+    /// <summary>The <c>webhook-signature</c> header: one signature per secret that signs now, space-separated.</summary>
+    public static string Header(IEnumerable<string> secrets, string webhookId, long timestamp, string body) =>
+        string.Join(' ', secrets.Select(s => Sign(s, webhookId, timestamp, body)));
+}
