@@ -1,5 +1,6 @@
 using CohortSync.Host.Api;
 using CohortSync.Host.Cohorts;
+using CohortSync.Host.Destinations;
 using CohortSync.Host.Feed;
 using CohortSync.Host.Rejections;
 
@@ -33,8 +34,8 @@ public static class ConsoleEndpoints
             CohortPage.RenderAsync(http, projectId, cohortId, member, cohorts, sessions, feed, queries, caller, ct));
         console.MapGet("/rejections", (HttpContext http, string? before, RejectionQueries queries, ApiCaller caller, CancellationToken ct) =>
             RejectionsPage.RenderAsync(http, before, queries, caller, ct));
-        console.MapGet("/consumers", (HttpContext http, ConsoleQueries queries, ApiCaller caller, CancellationToken ct) =>
-            ConsumersPage.RenderAsync(http, queries, caller, ct));
+        console.MapGet("/consumers", (HttpContext http, ConsoleQueries queries, DestinationStore store, DeliveryQueries deliveries, ApiCaller caller, CancellationToken ct) =>
+            ConsumersPage.RenderAsync(http, queries, store, deliveries, caller, ct));
         return app;
     }
 }

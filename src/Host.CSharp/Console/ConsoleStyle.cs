@@ -27,10 +27,10 @@ static class ConsoleStyle
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         code, .id { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; overflow-wrap: anywhere; }
         .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .85rem; font-weight: 600; white-space: nowrap; border: 1px solid; }
-        .health-healthy, .state-committed { background: #dafbe1; color: #0f5323; border-color: #4ac26b; }
+        .health-healthy, .state-committed, .destination-enabled { background: #dafbe1; color: #0f5323; border-color: #4ac26b; }
         .health-late, .state-open, .state-sealed { background: #fff8c5; color: #6b4500; border-color: #d4a72c; }
-        .health-full-copy-ahead, .health-pausing { background: #ffebe9; color: #8a0b12; border-color: #ff8182; }
-        .health-waiting, .state-superseded, .state-other { background: #eaeef2; color: #32383f; border-color: #afb8c1; }
+        .health-full-copy-ahead, .health-pausing, .destination-failing, .destination-gone { background: #ffebe9; color: #8a0b12; border-color: #ff8182; }
+        .health-waiting, .state-superseded, .state-other, .destination-disabled { background: #eaeef2; color: #32383f; border-color: #afb8c1; }
         form.filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: end; margin-bottom: 12px; }
         label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: 2px; }
         input, select, button { font: inherit; padding: 5px 8px; border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: var(--fg); }

@@ -1,13 +1,15 @@
 using System.Text;
 using CohortSync.Host.Api;
+using CohortSync.Host.Destinations;
 using CohortSync.Host.Feed;
 
 namespace CohortSync.Host.OperatorConsole;
 
-/// <summary>Whether the workers reading the change feed keep up: each named consumer's cursor against the head.</summary>
+/// <summary>Whether the workers reading the change feed keep up: each named consumer's cursor against the head, and each destination's backlog.</summary>
 static class ConsumersPage
 {
-    public static async Task<IResult> RenderAsync(HttpContext http, ConsoleQueries queries, ApiCaller caller, CancellationToken ct)
+    public static async Task<IResult> RenderAsync(HttpContext http, ConsoleQueries queries, DestinationStore store, DeliveryQueries deliveries,
+        ApiCaller caller, CancellationToken ct)
     {
         var consumers = await queries.ConsumerLagAsync(caller.Scope.Name, caller.Scope.Projects, ct);
         var now = DateTime.UtcNow;
@@ -35,11 +37,7 @@ static class ConsumersPage
         html.Append("</tbody></table></div>");
         if (consumers.Count == 0)
             html.Append("""<p class="notice">No consumer has stored a cursor under this key's projects.</p>""");
-        // Destinations are not part of this service yet: the section says so rather than showing anything made up.
-        html.Append("""
-            <h2 id="destinations">Destinations</h2>
-            <p class="notice" data-destinations="none">This service has no destinations yet. When it does, this section shows each one's backlog, failures and next attempt, with a replay button behind a confirmation.</p>
-            """);
+        await DestinationsSection.AppendAsync(html, store, deliveries, caller.Scope.Projects, now, ct);
         return ConsoleLayout.Page(http, "Feed consumers and destinations", "/v1/events", html.ToString());
     }
 }

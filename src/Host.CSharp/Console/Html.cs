@@ -34,8 +34,13 @@ static class Html
         return $"""<time datetime="{iso}" title="{title}">{Ago(now - utc)}</time>""";
     }
 
-    public static string Ago(TimeSpan age) =>
-        age < TimeSpan.FromSeconds(1) ? "just now" : Duration(age) + " ago";
+    /// <summary>A negative age is a time still to come, such as a next attempt.</summary>
+    public static string Ago(TimeSpan age) => age switch
+    {
+        _ when age <= TimeSpan.FromSeconds(-1) => "in " + Duration(-age),
+        _ when age < TimeSpan.FromSeconds(1) => "just now",
+        _ => Duration(age) + " ago",
+    };
 
     public static string Duration(TimeSpan span) => span switch
     {
