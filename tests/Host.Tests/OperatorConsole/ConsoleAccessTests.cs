@@ -1,4 +1,5 @@
 using System.Net;
+using CohortSync.Host.Tests.Destinations;
 using CohortSync.Host.Tests.Infrastructure;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -59,6 +60,13 @@ public sealed class ConsoleAccessTests(HostFixture fx, Chromium chromium, ITestO
         Assert.Equal(0, await Row(page, other).CountAsync());
         var response = await page.GotoAsync($"/console/cohorts/{other.Project}/{other.Cohort}");
         Assert.Equal(404, response!.Status);
+
+        // Another project's destination is not this key's to see: its destinations section says there are none.
+        await using var destination = await DestinationServer.StartAsync();
+        await host.Client.CreateDestinationAsync(destination.Url, other.Project, key: EveryProjectKey);
+        await page.GotoAsync("/console/consumers");
+        Assert.Equal(1, await page.Locator("[data-destinations='none']").CountAsync());
+        Assert.Equal(0, await page.Locator("tr[data-destination]").CountAsync());
 
         var cookie = (await page.Context.CookiesAsync()).Single(c => c.Name == "cohortsync_console_key");
         Assert.True(cookie.HttpOnly);
