@@ -24,29 +24,37 @@ public static class ApiAccess
         return group;
     }
 
-    static async ValueTask<object?> CheckAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>
+    /// The rules, for every surface that applies them (/v1 here, the console in its own words): the
+    /// caller's scope, or the refusal (<see cref="AccessRefusal.NotLocal"/> or <see cref="AccessRefusal.ApiKey"/>),
+    /// already counted.
+    /// </summary>
+    internal static (ProjectScope? Scope, string? Refusal) Judge(HttpContext http, string? authorization)
     {
-        var http = context.HttpContext;
         var keys = http.RequestServices.GetRequiredService<ApiKeyAuthenticator>();
-        ProjectScope scope;
         if (keys.IsOpen)
         {
             // The TCP peer, or the client a known proxy names (Security:KnownProxies). Behind a proxy
             // on this machine that is not known, every request is "local": configure keys there.
-            if (!IsLoopback(http.Connection.RemoteIpAddress))
-            {
-                http.RequestServices.GetRequiredService<ServiceMetrics>().AccessRefused(AccessRefusal.NotLocal);
+            if (IsLoopback(http.Connection.RemoteIpAddress))
+                return (ProjectScope.EveryProject, null);
+            http.RequestServices.GetRequiredService<ServiceMetrics>().AccessRefused(AccessRefusal.NotLocal);
+            return (null, AccessRefusal.NotLocal);
+        }
+        if (keys.Authenticate(authorization) is { } matched)
+            return (matched, null);
+        http.RequestServices.GetRequiredService<FailedAuthentications>().Record(http, AccessRefusal.ApiKey);
+        return (null, AccessRefusal.ApiKey);
+    }
+
+    static async ValueTask<object?> CheckAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var (scope, refusal) = Judge(http, http.Request.Headers.Authorization);
+        if (scope is null)
+        {
+            if (refusal == AccessRefusal.NotLocal)
                 return TypedResults.Json(new ProblemBody(NoKeysMessage), statusCode: StatusCodes.Status403Forbidden);
-            }
-            scope = ProjectScope.EveryProject;
-        }
-        else if (keys.Authenticate(http.Request.Headers.Authorization) is { } matched)
-        {
-            scope = matched;
-        }
-        else
-        {
-            http.RequestServices.GetRequiredService<FailedAuthentications>().Record(http, AccessRefusal.ApiKey);
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"CohortSync\"";
             return TypedResults.Json(
                 new ProblemBody("missing or wrong API key: send Authorization: Bearer <key>"), statusCode: StatusCodes.Status401Unauthorized);

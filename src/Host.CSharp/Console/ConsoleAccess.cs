@@ -25,32 +25,21 @@ static class ConsoleAccess
     static async ValueTask<object?> CheckAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var keys = http.RequestServices.GetRequiredService<ApiKeyAuthenticator>();
-        ProjectScope scope;
-        if (keys.IsOpen)
+        var authorization = http.Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(authorization) && http.Request.Cookies[CookieName] is { Length: > 0 } key)
+            authorization = "Bearer " + key;
+        // Not signed in yet: the sign-in page, which is no failed guess.
+        if (string.IsNullOrEmpty(authorization) && !http.RequestServices.GetRequiredService<ApiKeyAuthenticator>().IsOpen)
+            return TypedResults.Redirect(SignInPath);
+
+        var (scope, refusal) = ApiAccess.Judge(http, authorization);
+        if (scope is null)
         {
-            if (!ApiAccess.IsLoopback(http.Connection.RemoteIpAddress))
-            {
-                http.RequestServices.GetRequiredService<Observability.ServiceMetrics>().AccessRefused(AccessRefusal.NotLocal);
+            if (refusal == AccessRefusal.NotLocal)
                 return ConsoleLayout.Page(http, "Not on this machine", "/v1/cohorts",
                     $"""<p class="error">{Html.Text(ApiAccess.NoKeysMessage)}.</p>""", StatusCodes.Status403Forbidden);
-            }
-            scope = ProjectScope.EveryProject;
-        }
-        else
-        {
-            var authorization = http.Request.Headers.Authorization.ToString();
-            if (string.IsNullOrEmpty(authorization) && http.Request.Cookies[CookieName] is { Length: > 0 } key)
-                authorization = "Bearer " + key;
-            if (string.IsNullOrEmpty(authorization))
-                return TypedResults.Redirect(SignInPath);
-            if (keys.Authenticate(authorization) is not { } matched)
-            {
-                http.RequestServices.GetRequiredService<FailedAuthentications>().Record(http, AccessRefusal.ApiKey);
-                http.Response.Cookies.Delete(CookieName, CookieOptions(http));
-                return SignInPage(http, "That key is not (or no longer) an API key of this service.", StatusCodes.Status401Unauthorized);
-            }
-            scope = matched;
+            http.Response.Cookies.Delete(CookieName, CookieOptions(http));
+            return SignInPage(http, "That key is not (or no longer) an API key of this service.", StatusCodes.Status401Unauthorized);
         }
 
         http.RequestServices.GetRequiredService<ApiCaller>().Scope = scope;
