@@ -26,6 +26,9 @@ public sealed class SessionCommitter(
         GROUP BY cohort_key ORDER BY min(seal_position)
         """;
 
+    static readonly string HasSealedSession =
+        $"SELECT EXISTS (SELECT 1 FROM sync_session WHERE cohort_key = @cohort AND state = '{StorageNames.Sealed}')";
+
     /// <summary>A session was sealed and not committed: look now rather than at the next poll.</summary>
     public void Notify()
     {
@@ -88,6 +91,10 @@ public sealed class SessionCommitter(
     async Task<bool> CommitNextAsync(long cohort, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        // The lock is taken only when there is something to commit: a page that seals a small session
+        // commits it itself if it gets the lock, and must not find it held by a look that finds nothing.
+        if (!await connection.ExecuteScalarAsync<bool>(HasSealedSession, new { cohort }))
+            return false;
         await using var tx = await connection.BeginTransactionAsync(ct);
         if (!await CommitLock.TryTakeAsync(connection, tx, cohort))
             return false;
