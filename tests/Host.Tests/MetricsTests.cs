@@ -1,4 +1,6 @@
 using CohortSync.Host.Tests.Infrastructure;
+using CohortSync.Host.Webhook;
+using Microsoft.Extensions.DependencyInjection;
 using static CohortSync.Host.Tests.Infrastructure.MetricsScrape;
 
 namespace CohortSync.Host.Tests;
@@ -20,6 +22,8 @@ public sealed class MetricsTests(HostFixture fx)
         Series("cohortsync_http_request_duration_seconds_count", ("method", "POST"), ("endpoint", WebhookClient.Path), ("status", status));
 
     const string Superseded = "cohortsync_sessions_superseded_total";
+    const string SealedWaiting = "cohortsync_sessions_sealed_waiting";
+    const string SealedOldest = "cohortsync_sessions_sealed_oldest_seconds";
 
     [Fact]
     public async Task Pages_sessions_commits_transitions_rejections_and_requests_are_counted()
@@ -92,5 +96,28 @@ public sealed class MetricsTests(HostFixture fx)
         Assert.True(scrape.Has("process_cpu_seconds_total"));
         Assert.DoesNotContain(scrape.SeriesNames, s =>
             s.Contains(c.Project) || s.Contains(c.Cohort) || s.Contains("session-label-check") || s.Contains("distinct-label-check"));
+    }
+
+    [Fact]
+    public async Task Sealed_sessions_waiting_for_the_committer_are_counted_with_the_age_of_the_oldest()
+    {
+        var database = await fx.CreateDatabaseAsync();
+        await using var host = await fx.StartHostAsync(
+            new Dictionary<string, string?> { ["Commit:InlineMaxMembers"] = "0", ["Commit:CommitterEnabled"] = "false" }, database);
+        var c = TestCohort.New("sealed-gauge");
+        var none = await TakeAsync(host.Client);
+        Assert.Equal((0, 0), (none[SealedWaiting], none[SealedOldest]));
+
+        // Two cohorts' sessions sealed and left waiting (this host's committer is off), one of them a while ago.
+        await host.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await host.Client.PostOkAsync(TestCohort.New("sealed-gauge-2").Members("s1", 1, 1, "b"));
+        var waiting = await TakeAsync(host.Client);
+        Assert.Equal(2, waiting[SealedWaiting]);
+        Assert.InRange(waiting[SealedOldest], 1.2, 60);
+
+        await host.App.Services.GetRequiredService<SessionCommitter>().CommitAllAsync(CancellationToken.None);
+        var committed = await TakeAsync(host.Client);
+        Assert.Equal((0, 0), (committed[SealedWaiting], committed[SealedOldest]));
     }
 }

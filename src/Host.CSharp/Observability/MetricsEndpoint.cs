@@ -19,6 +19,7 @@ public static class MetricsEndpoint
             return registry;
         });
         services.AddSingleton<ServiceMetrics>();
+        services.AddSingleton<SealedSessionsGauge>();
         return services;
     }
 
@@ -28,6 +29,8 @@ public static class MetricsEndpoint
     public static IEndpointRouteBuilder MapMetricsEndpoint(this IEndpointRouteBuilder app)
     {
         var registry = app.ServiceProvider.GetRequiredService<CollectorRegistry>();
+        // Created here, with the endpoint that reads it: it registers itself to be read before each scrape.
+        app.ServiceProvider.GetRequiredService<SealedSessionsGauge>();
         app.MapMetrics(settings => settings.Registry = registry, Path).WithTags(HealthEndpoints.Tag);
         return app;
     }
