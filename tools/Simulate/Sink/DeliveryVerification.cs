@@ -88,9 +88,10 @@ public sealed record DeliveryVerification(
         if (!inOrder && missing.Count == 0 && unexpected.Count == 0)
             Example("the batches, concatenated, are not the feed in order");
 
+        // Over every distinct batch: a change sent again under another webhook-id targets its user again.
         var targetedTwice = 0;
         var inCohort = new HashSet<(string, string, string)>();
-        foreach (var c in delivered.DistinctBy(c => c.Position))
+        foreach (var c in delivered)
         {
             var stay = (c.ProjectId, c.CohortId, c.DistinctId);
             if (c.Kind != ChangeKey.Entered)
