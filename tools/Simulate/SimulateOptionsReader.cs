@@ -139,7 +139,7 @@ public sealed class SimulateOptionsReader
 
     readonly Option<double> sinkWait = new("--sink-wait")
     {
-        Description = "With --sink: seconds to wait after the syncs for delivery to catch up with the feed",
+        Description = "With --sink: seconds to wait after the syncs for delivery to catch up with the feed [default: 120, with --load 600 after each sync]",
         DefaultValueFactory = _ => Defaults.SinkWait.TotalSeconds,
     };
 
@@ -193,7 +193,7 @@ public sealed class SimulateOptionsReader
             if (!withSink && Given(parsed, option))
                 problems.Add($"{option.Name} needs --sink");
         var slowSeconds = Seconds(parsed.GetValue(sinkSlow), 0, 60, "--sink-slow", problems);
-        var waitSeconds = Seconds(parsed.GetValue(sinkWait), 1, 3600, "--sink-wait", problems);
+        var waitSeconds = Seconds(loadMode && !Given(parsed, sinkWait) ? 600 : parsed.GetValue(sinkWait), 1, 3600, "--sink-wait", problems);
         var batchSize = Between(loadMode && !Given(parsed, sinkBatchSize) ? 1000 : parsed.GetValue(sinkBatchSize), 1, 1000, "--sink-batch-size", problems);
 
         var jsonPath = parsed.GetValue(json);

@@ -60,6 +60,30 @@ public sealed class SimulateSinkTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task A_load_run_with_a_sink_times_delivery_of_the_full_sync_and_the_diff()
+    {
+        var result = await SimulateRunner.RunAsync(
+        [
+            "--load", "--url", fx.A.WebhookUrl(), "--project", SimulateRunner.NewProject("load-sink"),
+            "--size", "3000", "--page-size", "500", "--diff", "1000", "--sink", "--sink-wait", "60",
+        ]);
+
+        Assert.True(result.ExitCode == ExitCodes.Converged, result.ToString());
+        var delivery = result.Summary!.Value.GetProperty("delivery");
+        Assert.Equal(1000, delivery.GetProperty("batchSize").GetInt32());
+        var full = delivery.GetProperty("full");
+        Assert.Equal((3000, 3000, 3), (full.GetProperty("changes").GetInt64(), full.GetProperty("held").GetInt64(), full.GetProperty("batches").GetInt32()));
+        Assert.True(full.GetProperty("commitToLastDeliveredSeconds").GetDouble() > 0, result.ToString());
+        var diff = delivery.GetProperty("diff");
+        Assert.Equal((1000, 1000), (diff.GetProperty("changes").GetInt64(), diff.GetProperty("held").GetInt64()));
+        var p99 = diff.GetProperty("commitToDelivered").GetProperty("p99").GetDouble();
+        Assert.InRange(p99, diff.GetProperty("commitToDelivered").GetProperty("p50").GetDouble(), 60_000);
+        // The probe cohort synced while the full sync's changes were delivered; its project is not the destination's.
+        Assert.True(delivery.GetProperty("ackSamples").GetInt32() >= 1, result.ToString());
+        Assert.Contains("pages acknowledged while delivering", result.Output);
+    }
+
+    [Fact]
     public async Task Sink_options_need_the_sink()
     {
         var result = await SimulateRunner.RunAsync(["--url", fx.A.WebhookUrl(), "--sink-faults", "0.1"]);
