@@ -7,9 +7,10 @@ namespace CohortSync.Host.Tests.Simulate;
 [Collection(HostCollection.Name)]
 public sealed class SimulateSinkTests(HostFixture fx)
 {
-    /// <summary>A host that gives up on a call after 1 s and retries ten times within a few seconds.</summary>
-    internal static Task<RunningHost> QuickRetryingHostAsync(HostFixture fx) =>
-        fx.StartHostAsync(new Dictionary<string, string?>
+    /// <summary>A host that gives up on a call after 1 s and retries ten times within a few seconds, on a database of
+    /// its own: the fixture's hosts, with the standard schedule, must not be the ones to retry its batches.</summary>
+    static async Task<RunningHost> QuickRetryingHostAsync(HostFixture fx) =>
+        await fx.StartHostAsync(new Dictionary<string, string?>
         {
             ["Destinations:PollMilliseconds"] = "50",
             ["Destinations:TimeoutSeconds"] = "1",
@@ -23,7 +24,7 @@ public sealed class SimulateSinkTests(HostFixture fx)
             ["Destinations:RetryDelaysSeconds:7"] = "1",
             ["Destinations:RetryDelaysSeconds:8"] = "1",
             ["Destinations:RetryDelaysSeconds:9"] = "1",
-        });
+        }, await fx.CreateDatabaseAsync());
 
     [Fact]
     public async Task Syncs_through_a_faulty_sink_deliver_every_change_once_per_stay_signed_and_in_feed_order()
