@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CohortSync.Domain;
+using CohortSync.Mixpanel;
 using CohortSync.Simulate.Sink;
 
 namespace CohortSync.Simulate.Load;
@@ -22,12 +23,13 @@ public sealed record DeliveryFigures(
 
 /// <summary>
 /// The load run's sink: a destination for the project, created before the first sync, that answers 200 at once and
-/// counts changes without keeping them. While a sync's changes are delivered, a probe cohort of another project is
-/// synced again and again, one page at a time, to time page acknowledgements while deliveries run.
+/// counts changes without keeping them. While the full sync's changes are delivered, pages of a probe cohort of
+/// another project are sent, one at a time, to time page acknowledgements while deliveries run.
 /// </summary>
 public sealed class LoadDelivery : IAsyncDisposable
 {
-    const int ProbePages = 10;
+    /// <summary>Mixpanel sends a sync's pages one after another; a page every 100 ms keeps the probe's own staging small.</summary>
+    static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(100);
     static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(2);
 
     readonly SimulateOptions options;
@@ -97,19 +99,39 @@ public sealed class LoadDelivery : IAsyncDisposable
         return new SyncDelivery(changes, held, batches.Count, last, changes / Math.Max(last, 1e-6), Percentiles.Weighted(perChange));
     }
 
-    /// <summary>Full syncs of a small cohort of another project, one page at a time, until told to stop (the sync
-    /// under way is finished: a page is never cut off in the middle).</summary>
+    /// <summary>
+    /// Pages of one large full sync of a cohort of another project, one every <see cref="ProbeInterval"/> (or back to
+    /// back when slower), each rendered before its clock starts, until told to stop. The sync is never finished: its
+    /// pages are staged and acknowledged as any other, and no commit of its own competes with what is measured.
+    /// </summary>
     async Task ProbeAsync(LoadClient client, CancellationToken stop)
     {
-        var plan = new LoadPlan(ProbePages * options.PageSize, 0, options.PageSize);
         var project = ProjectId.Of(ProbeProject);
         var cohort = CohortId.Of($"probe-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds():x}");
-        for (var n = 1; !stop.IsCancellationRequested; n++)
+        var session = SessionId.Of($"{cohort.Value}-1");
+        for (var page = 1; page < PageInfo.MaxTotalPages && !stop.IsCancellationRequested; page++)
         {
-            var sync = plan.RenderFullSync(project, cohort, SessionId.Of($"{cohort.Value}-{n}"));
-            var push = await LoadSender.PushAsync(client, sync, 1, () => { }, CancellationToken.None);
+            var members = new Member[options.PageSize];
+            for (var j = 0; j < members.Length; j++)
+                members[j] = SimulatedUsers.Profile((long)(page - 1) * options.PageSize + j);
+            var body = PageBody.Render(new WebhookPage(
+                WebhookAction.Members, project, cohort, "Probe", "", session, new PageInfo(PageInfo.MaxTotalPages, page), members));
+            var due = Stopwatch.GetTimestamp() + (long)(ProbeInterval.TotalSeconds * Stopwatch.Frequency);
+            var sent = Stopwatch.GetTimestamp();
+            await client.PostPageAsync(body, $"probe page {page}", CancellationToken.None);
             lock (probeLatencies)
-                probeLatencies.AddRange(push.LatenciesMs);
+                probeLatencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(wait, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
         }
     }
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace CohortSync.Simulate.Sink;
@@ -82,6 +83,8 @@ public sealed class DestinationServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        // Ctrl+C and SIGTERM end the program that runs the sink (simulate), not only the sink.
+        builder.Services.AddSingleton<IHostLifetime, NoSignalHandling>();
         var app = builder.Build();
         var server = new DestinationServer(app, keepBodies);
         app.MapPost("/{**path}", server.HandleAsync);
@@ -168,4 +171,12 @@ public sealed class DestinationServer : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
     }
+}
+
+/// <summary>A host lifetime that leaves the process's signals alone.</summary>
+sealed class NoSignalHandling : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
