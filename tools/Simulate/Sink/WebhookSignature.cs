@@ -22,8 +22,10 @@ public static class WebhookSignature
     {
         if (!secret.StartsWith(SecretPrefix, StringComparison.Ordinal))
             throw new ArgumentException($"a signing secret starts with {SecretPrefix}", nameof(secret));
-        var signed = Encoding.UTF8.GetBytes($"{webhookId}.{timestamp}.").Concat(body.ToArray()).ToArray();
-        var mac = HMACSHA256.HashData(Convert.FromBase64String(secret[SecretPrefix.Length..]), signed);
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Convert.FromBase64String(secret[SecretPrefix.Length..]));
+        hmac.AppendData(Encoding.UTF8.GetBytes($"{webhookId}.{timestamp}."));
+        hmac.AppendData(body);
+        var mac = hmac.GetHashAndReset();
         var expected = Encoding.ASCII.GetBytes("v1," + Convert.ToBase64String(mac));
         return signatures.Any(s => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(s), expected));
     }
