@@ -23,9 +23,14 @@ public static class ExitCodes
     /// take a missing file for success).</summary>
     public const int SummaryNotWritten = 5;
 
-    public static int Of(ConvergenceResult convergence, int syncsPaused) =>
+    /// <summary>Converged, but with <c>--sink</c> a delivery check failed: a committed change not delivered, a
+    /// signature that does not verify, a repeat that changed, a user targeted twice in one stay, the feed out of order.</summary>
+    public const int DeliveryViolated = 7;
+
+    public static int Of(ConvergenceResult convergence, int syncsPaused, bool deliveryPassed = true) =>
         convergence.Divergent.Count > 0 ? Diverged
         : convergence.Error is not null ? NotChecked
+        : !deliveryPassed ? DeliveryViolated
         : syncsPaused > 0 ? Paused
         : Converged;
 

@@ -61,7 +61,16 @@ public static class SimulateCommand
 
     static async Task<int> RunSimulationAsync(SimulateOptions options, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        var run = await Simulation.RunAsync(options, error, ct);
+        SimulationRun run;
+        try
+        {
+            run = await Simulation.RunAsync(options, error, ct);
+        }
+        catch (Sink.DestinationApiException e)
+        {
+            await error.WriteLineAsync($"simulate: the sink's destination: {e.Message}");
+            return ExitCodes.NotChecked;
+        }
         var summary = run.Summary;
         if (!options.Quiet)
             summary.WriteText(output);

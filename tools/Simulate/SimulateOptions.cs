@@ -73,6 +73,23 @@ public sealed record SimulateOptions
     /// <summary>Changes in the load mode's diff sync: half users entering, half leaving; 0 plays no diff sync.</summary>
     public int Diff { get; init; } = 10_000;
 
+    /// <summary>Plays the other side too (<see cref="Sink.SinkRun"/>): a local destination created for
+    /// <see cref="Project"/> before the syncs, and every delivery verified after them.</summary>
+    public bool Sink { get; init; }
+
+    /// <summary>Probability that the sink answers a delivery with a fault (5xx, 429, slow, lost).</summary>
+    public double SinkFaultRate { get; init; }
+
+    /// <summary>The longest a slow answer of the sink takes; above the service's <c>Destinations:TimeoutSeconds</c>,
+    /// some slow answers come after the caller gave up.</summary>
+    public TimeSpan SinkSlow { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Changes per delivery of the sink's destination.</summary>
+    public int SinkBatchSize { get; init; } = 100;
+
+    /// <summary>How long to wait, after the syncs, for delivery to catch up with the feed.</summary>
+    public TimeSpan SinkWait { get; init; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Between two progress lines on stderr.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(3);
 

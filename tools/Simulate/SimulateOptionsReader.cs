@@ -113,10 +113,41 @@ public sealed class SimulateOptionsReader
                       + $"[default: {Defaults.Diff}, or --size when smaller]",
     };
 
+    readonly Option<bool> sink = new("--sink")
+    {
+        Description = "Also play the destination: a local sink created through /v1/destinations before the syncs, every delivery verified after them "
+                      + "(with --load: delivery timed instead)",
+    };
+
+    readonly Option<double> sinkFaults = new("--sink-faults")
+    {
+        Description = "With --sink: probability that the sink answers a delivery with a fault: 5xx, 429 with Retry-After, slow, or lost",
+        DefaultValueFactory = _ => Defaults.SinkFaultRate,
+    };
+
+    readonly Option<double> sinkSlow = new("--sink-slow")
+    {
+        Description = "With --sink: seconds a slow answer takes at most; above the service's Destinations:TimeoutSeconds some come after it gave up",
+        DefaultValueFactory = _ => Defaults.SinkSlow.TotalSeconds,
+    };
+
+    readonly Option<int> sinkBatchSize = new("--sink-batch-size")
+    {
+        Description = "With --sink: changes per delivery, 1 to 1000 [default: 100, with --load 1000]",
+        DefaultValueFactory = _ => Defaults.SinkBatchSize,
+    };
+
+    readonly Option<double> sinkWait = new("--sink-wait")
+    {
+        Description = "With --sink: seconds to wait after the syncs for delivery to catch up with the feed [default: 120, with --load 600 after each sync]",
+        DefaultValueFactory = _ => Defaults.SinkWait.TotalSeconds,
+    };
+
     public IEnumerable<Option> All =>
     [
         url, apiUrl, username, password, user, apiKey, project, cohorts, size, churn, syncs, faultRate, duplicateRate,
         concurrency, inFlight, seed, timeScale, pageSize, readLimit, timeout, json, quiet, load, diff,
+        sink, sinkFaults, sinkSlow, sinkBatchSize, sinkWait,
     ];
 
     /// <summary>The options, or null with every problem added to <paramref name="problems"/>.</summary>
@@ -157,6 +188,14 @@ public sealed class SimulateOptionsReader
         if (seedValue < 0)
             problems.Add("--seed must be 0 or more");
 
+        var withSink = parsed.GetValue(sink);
+        foreach (var option in new Option[] { sinkFaults, sinkSlow, sinkBatchSize, sinkWait })
+            if (!withSink && Given(parsed, option))
+                problems.Add($"{option.Name} needs --sink");
+        var slowSeconds = Seconds(parsed.GetValue(sinkSlow), 0, 60, "--sink-slow", problems);
+        var waitSeconds = Seconds(loadMode && !Given(parsed, sinkWait) ? 600 : parsed.GetValue(sinkWait), 1, 3600, "--sink-wait", problems);
+        var batchSize = Between(loadMode && !Given(parsed, sinkBatchSize) ? 1000 : parsed.GetValue(sinkBatchSize), 1, 1000, "--sink-batch-size", problems);
+
         var jsonPath = parsed.GetValue(json);
         if (jsonPath is not null)
             CheckWritable(jsonPath, problems);
@@ -185,6 +224,11 @@ public sealed class SimulateOptionsReader
             Quiet = parsed.GetValue(quiet),
             Load = loadMode,
             Diff = changes,
+            Sink = withSink,
+            SinkFaultRate = Fraction(parsed.GetValue(sinkFaults), "--sink-faults", problems),
+            SinkSlow = TimeSpan.FromSeconds(slowSeconds),
+            SinkBatchSize = batchSize,
+            SinkWait = TimeSpan.FromSeconds(waitSeconds),
         };
         return problems.Count == 0 ? options : null;
     }
@@ -201,7 +245,7 @@ public sealed class SimulateOptionsReader
             return changes;
         }
 
-        foreach (var option in new Option[] { cohorts, churn, syncs, faultRate, duplicateRate, concurrency, seed, timeScale, readLimit })
+        foreach (var option in new Option[] { cohorts, churn, syncs, faultRate, duplicateRate, concurrency, seed, timeScale, readLimit, sinkFaults, sinkSlow })
             if (Given(parsed, option))
                 problems.Add($"{option.Name} does not apply to --load");
         if (members < 1)
@@ -305,6 +349,17 @@ public sealed class SimulateOptionsReader
     {
         if (value < least || value > most)
             problems.Add($"{option} must be between {least} and {most}");
+        return value;
+    }
+
+    /// <summary>Seconds in a range; the lower bound itself when out of it, so that a run is never built on nonsense.</summary>
+    static double Seconds(double value, double least, double most, string option, List<string> problems)
+    {
+        if (!(value >= least && value <= most))
+        {
+            problems.Add($"{option} must be between {least} and {most} seconds");
+            return least;
+        }
         return value;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CohortSync.Domain;
 using CohortSync.Mixpanel;
+using CohortSync.Simulate.Sink;
 using static CohortSync.Mixpanel.Sender;
 using static CohortSync.Mixpanel.SyncRun;
 
@@ -24,6 +25,8 @@ public static class Simulation
         // of an already committed session "already done", so a re-run must not reuse them.
         var runNonce = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString("x");
         var sessionPrefix = $"sim-{options.Seed}-{runNonce}";
+        // The destination exists before the first sync: it is sent what is committed after it was created.
+        await using var sink = options.Sink ? await SinkRun.StartAsync(options, ct) : null;
         var clock = Stopwatch.StartNew();
         var sourceBuild = new SourceBuildTimes();
 
@@ -40,7 +43,9 @@ public static class Simulation
 
         var checkClock = Stopwatch.StartNew();
         var check = await ConvergenceCheck.CheckAsync(service, outcomes, ct);
-        var summary = SimulationSummary.From(options, sessionPrefix, tally, syncTime, sourceBuild.Longest, checkClock.Elapsed, check);
+        var checkTime = checkClock.Elapsed;
+        var delivery = sink is null ? null : await sink.VerifyAsync(elsewhere: null, ct);
+        var summary = SimulationSummary.From(options, sessionPrefix, tally, syncTime, sourceBuild.Longest, checkTime, check, delivery);
         return new SimulationRun(summary, outcomes);
     }
 

@@ -11,6 +11,7 @@ public static class SimulationSeeds
     {
         Cohort = 1,
         Faults = 2,
+        Sink = 3,
     }
 
     public static int For(int seed, int cohortIndex, Stream stream)

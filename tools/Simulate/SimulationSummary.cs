@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CohortSync.Simulate.Sink;
 
 namespace CohortSync.Simulate;
 
@@ -37,6 +38,7 @@ public sealed record SimulationSummary(
     double SourceBuildSeconds,
     double CheckSeconds,
     ConvergenceResult Convergence,
+    DeliverySummary? Delivery,
     int ExitCode)
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -49,7 +51,7 @@ public sealed record SimulationSummary(
 
     public static SimulationSummary From(
         SimulateOptions options, string sessionPrefix, RunTally tally, TimeSpan syncTime, TimeSpan sourceBuild, TimeSpan checkTime,
-        ConvergenceResult convergence)
+        ConvergenceResult convergence, DeliverySummary? delivery)
     {
         var seconds = Math.Max(syncTime.TotalSeconds, 1e-6);
         var settings = new SimulationSettings(
@@ -66,8 +68,8 @@ public sealed record SimulationSummary(
             tally.PagesAccepted / seconds, tally.MembersAccepted / seconds,
             new LatencyMs(tally.AcceptedLatencyPercentileMs(50), tally.AcceptedLatencyPercentileMs(95), tally.AcceptedLatencyPercentileMs(99),
                 tally.AcceptedLatencyPercentileMs(100)),
-            syncTime.TotalSeconds, sourceBuild.TotalSeconds, checkTime.TotalSeconds, convergence,
-            ExitCodes.Of(convergence, tally.SyncsPaused));
+            syncTime.TotalSeconds, sourceBuild.TotalSeconds, checkTime.TotalSeconds, convergence, delivery,
+            ExitCodes.Of(convergence, tally.SyncsPaused, delivery?.Verification.Passed ?? true));
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
@@ -98,10 +100,16 @@ public sealed record SimulationSummary(
             $"  wall time      {WallSeconds:F2} s syncing (largest cohort built in {SourceBuildSeconds:F2} s), {CheckSeconds:F2} s checking"));
 
         if (Convergence.Error is { } error)
-        {
             w.WriteLine($"  convergence    NOT CHECKED: {error}");
-            return;
-        }
+        else
+            WriteConvergence(w);
+        if (Delivery is { } delivery)
+            DeliveryText.Write(delivery, w);
+    }
+
+    void WriteConvergence(TextWriter w)
+    {
+        var c = CultureInfo.InvariantCulture;
         w.WriteLine(string.Create(c, $"  convergence    {Convergence.CohortsChecked} cohort(s) read back: {DivergentCohorts} divergent"));
         foreach (var d in Convergence.Divergent)
         {

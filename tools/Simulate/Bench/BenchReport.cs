@@ -36,6 +36,7 @@ public static class BenchReport
         var peakMb = new[] { sequentialMemory, parallelMemory }
             .SelectMany(m => new[] { m["peakRssMb"]!.GetValue<double>(), m["hwmMb"]!.GetValue<double>() }).Max();
         var targets = Targets(copy, sequential, parallel, peakMb);
+        targets.AddRange(DeliveryTargets(sequential));
         var report = new JsonObject
         {
             ["startedAt"] = inputs.StartedAt,
@@ -87,6 +88,42 @@ public static class BenchReport
             new($"end-to-end time ÷ raw binary COPY time of the same {size:N0} rows into an equivalent indexed table", "≤ 3",
                 string.Create(C, $"{ratio:F2} ({oneAtATime:F2} s ÷ {copySeconds:F2} s)"), ratio, ratio <= 3),
         ];
+    }
+
+    /// <summary>
+    /// The delivery figures of the one-at-a-time run (<c>simulate --load --sink</c>): the full sync's entered changes
+    /// reaching the sink, the diff's changes each, and page acknowledgements while deliveries ran. None without a sink.
+    /// A figure that could not be measured (delivery did not catch up) is missed, its value -1.
+    /// </summary>
+    static IEnumerable<TargetRow> DeliveryTargets(JsonNode sequential)
+    {
+        if (sequential["delivery"] is not JsonObject delivery)
+            yield break;
+        var batch = Number(delivery, "batchSize");
+        string NotCaughtUp(JsonNode sync) =>
+            string.Create(C, $"only {Number(sync, "held"):N0} of {Number(sync, "changes"):N0} delivered within the wait");
+
+        if (delivery["full"] is JsonObject full)
+        {
+            var figure = string.Create(C, $"the full sync's {Number(full, "changes"):N0} entered changes reach a local sink in batches of {batch:N0}: commit to last delivered");
+            yield return full["commitToLastDeliveredSeconds"] is JsonValue last
+                ? new(figure, "≤ 10 s", string.Create(C, $"{last.GetValue<double>():F2} s ({Number(full, "changesPerSecond"):N0} changes/s, {Number(full, "batches"):N0} batches)"),
+                    last.GetValue<double>(), last.GetValue<double>() <= 10)
+                : new(figure, "≤ 10 s", NotCaughtUp(full), -1, false);
+        }
+        if (delivery["diff"] is JsonObject diff)
+        {
+            var figure = string.Create(C, $"diff of {Number(diff, "changes"):N0} changes: commit to the sink holding the change");
+            yield return diff["commitToDelivered"] is JsonObject latency
+                ? new(figure, "p99 ≤ 1 s", string.Create(C, $"p99 {Number(latency, "p99"):F0} ms (p50 {Number(latency, "p50"):F0} ms)"),
+                    Number(latency, "p99") / 1000, Number(latency, "p99") <= 1000)
+                : new(figure, "p99 ≤ 1 s", NotCaughtUp(diff), -1, false);
+        }
+        var samples = Number(delivery, "ackSamples");
+        var ackFigure = string.Create(C, $"page acknowledgement latency while deliveries run ({samples:N0} pages of another project's cohort)");
+        yield return delivery["ackWhileDelivering"] is JsonObject ack
+            ? new(ackFigure, "p99 ≤ 50 ms", string.Create(C, $"p99 {Number(ack, "p99"):F1} ms (p50 {Number(ack, "p50"):F1} ms)"), Number(ack, "p99"), Number(ack, "p99") <= 50)
+            : new(ackFigure, "p99 ≤ 50 ms", "no page was sent while deliveries ran", -1, false);
     }
 
     public static void WriteText(JsonObject report, TextWriter w)

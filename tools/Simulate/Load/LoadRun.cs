@@ -74,17 +74,27 @@ public static class LoadRun
         await progress.WriteLineAsync(
             $"simulate --load: {full.Pages:N0} + {diff?.Pages ?? 0:N0} pages rendered ({summary.RenderedMegabytes:N1} MB) in {summary.RenderSeconds:F2} s");
 
-        var (fullFigures, started) = await PlayAsync("full sync", full, plan.Size, options, project, cohort, client, progress, ct);
+        // The destination exists before the first sync: it is sent what is committed after it was created.
+        await using var sink = options.Sink ? await LoadDelivery.StartAsync(options, ct) : null;
+        var (fullFigures, started, fullVisible) = await PlayAsync("full sync", full, plan.Size, options, project, cohort, client, progress, ct);
         summary.Full = fullFigures;
+        var fullDelivery = sink is null ? null : await sink.AwaitAsync(plan.Size, fullVisible, probe: true, client, progress, ct);
+        SyncDelivery? diffDelivery = null;
         if (diff is not null)
-            (summary.Diff, _) = await PlayAsync("diff sync", diff, plan.CountAfterDiff, options, project, cohort, client, progress, ct);
+        {
+            (summary.Diff, _, var diffVisible) = await PlayAsync("diff sync", diff, plan.CountAfterDiff, options, project, cohort, client, progress, ct);
+            if (sink is not null)
+                diffDelivery = await sink.AwaitAsync(plan.Entering + plan.Leaving, diffVisible, probe: false, client, progress, ct);
+        }
+        summary.Delivery = sink?.Figures(fullDelivery, diffDelivery);
 
         summary.Verification = await VerifyAsync(plan, project.Value, cohort.Value, client, ct);
         summary.TotalSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
-    /// <summary>Pushes one sync and waits for its commit to show; returns its figures and when its first request went.</summary>
-    static async Task<(SyncFigures Figures, long FirstSent)> PlayAsync(
+    /// <summary>Pushes one sync and waits for its commit to show; returns its figures, when its first request went and
+    /// when the commit showed.</summary>
+    static async Task<(SyncFigures Figures, long FirstSent, long VisibleAt)> PlayAsync(
         string name, RenderedSync sync, long expectedCount, SimulateOptions options, ProjectId project, CohortId cohort,
         LoadClient client, TextWriter progress, CancellationToken ct)
     {
@@ -108,7 +118,7 @@ public static class LoadRun
         await progress.WriteLineAsync(
             $"simulate --load: {name} committed, {state.MemberCount:N0} members (expected {expectedCount:N0}), "
             + $"{figures.FirstRequestToCommittedSeconds:F2} s after its first request");
-        return (figures, push.FirstSent);
+        return (figures, push.FirstSent, visibleAt);
     }
 
     static async Task ReportProgressAsync(string name, int pages, Func<int> acknowledged, TextWriter progress, CancellationToken ct)

@@ -58,6 +58,9 @@ public sealed class LoadSummary(LoadSettings settings)
     public SyncFigures? Diff { get; set; }
     public Verification? Verification { get; set; }
 
+    /// <summary>With <c>--sink</c>: how long the syncs' changes took to reach a destination.</summary>
+    public DeliveryFigures? Delivery { get; set; }
+
     /// <summary>From the full sync's first request to the end of the verification.</summary>
     public double? TotalSeconds { get; set; }
 
@@ -84,10 +87,28 @@ public sealed class LoadSummary(LoadSettings settings)
                 $"  verification   {v.FoundCount:N0} members (expected {v.ExpectedCount:N0}); {v.Sampled} users looked up, "
                 + $"{v.Wrong.Count} wrong{wrong} -> {(v.Passed ? "passed" : "FAILED")}"));
         }
+        if (Delivery is { } delivery)
+            WriteDelivery(w, delivery);
         if (TotalSeconds is { } total)
             w.WriteLine(string.Create(c, $"  total          {total:F2} s from the first request to the end of the verification"));
         if (Error is not null)
             w.WriteLine($"  ABORTED        {Error}");
+    }
+
+    static void WriteDelivery(TextWriter w, DeliveryFigures d)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string Sync(SyncDelivery? s) =>
+            s is null ? "-"
+            : s.CommitToLastDeliveredSeconds is not { } last ? string.Create(c, $"{s.Held:N0} of {s.Changes:N0} changes delivered within --sink-wait")
+            : string.Create(c,
+                $"{s.Changes:N0} changes in {s.Batches:N0} batches, commit to last delivered {last:F2} s ({s.ChangesPerSecond:N0} changes/s); "
+                + $"commit to delivered p50 {s.CommitToDelivered!.P50:F0} ms, p99 {s.CommitToDelivered.P99:F0} ms");
+        w.WriteLine(string.Create(c, $"  delivery       batches of {d.BatchSize:N0}, {d.Requests:N0} requests; full sync: {Sync(d.Full)}"));
+        w.WriteLine($"  {"",-14} diff sync: {Sync(d.Diff)}");
+        w.WriteLine(d.AckWhileDelivering is { } a
+            ? string.Create(c, $"  {"",-14} {d.AckSamples:N0} pages acknowledged while delivering (project {d.ProbeProject}): p50 {a.P50:F1} ms, p99 {a.P99:F1} ms, max {a.Max:F1} ms")
+            : $"  {"",-14} no page acknowledged while delivering");
     }
 
     static void WriteSync(TextWriter w, string name, SyncFigures? f)
