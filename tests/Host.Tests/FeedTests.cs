@@ -86,6 +86,47 @@ public sealed class FeedTests(HostFixture fx)
         Assert.Empty((await fx.Client.ReadAsync("", after, 10)).Events);
     }
 
+    /// <summary>
+    /// A commit of more than 1,000 changes is stored as several chunks, and a page of the feed finds just the
+    /// chunks it needs: whatever the page size, wherever a cursor falls (inside a chunk, on its last user),
+    /// and with a kind that some chunks hold none of, a reader gets every change of the commit once, in
+    /// distinct-id order.
+    /// </summary>
+    [Fact]
+    public async Task A_reader_pages_through_a_commit_of_several_chunks_in_distinct_id_order()
+    {
+        var c = TestCohort.New("feed-chunks");
+        var first = Enumerable.Range(0, 2_500).Select(i => $"u{i:D4}").ToArray();
+        // The second full copy keeps two users in three and adds one between every other pair, so its exits and
+        // entries interleave in id order; its 1,200 v-users come last, so its last chunk holds no exit.
+        var kept = first.Where((_, i) => i % 3 != 0);
+        var added = first.Where((_, i) => i % 2 == 0).Select(id => id + "n");
+        var second = kept.Concat(added).Concat(Enumerable.Range(0, 1_200).Select(i => $"v{i:D4}")).ToArray();
+        foreach (var (session, ids) in new[] { ("s1", first), ("s2", second) })
+        {
+            var pages = ids.Chunk(1_000).ToList();
+            for (var n = 0; n < pages.Count; n++)
+                await fx.Client.PostOkAsync(c.Members(session, n + 1, pages.Count, pages[n]));
+        }
+
+        var ordinal = StringComparer.Ordinal;
+        var expected = first.Order(ordinal).Select(id => $"{c.Cohort}:s1:entered:{id}")
+            .Concat(first.Except(second).Select(id => (id, "exited")).Concat(second.Except(first).Select(id => (id, "entered")))
+                .OrderBy(t => t.id, ordinal).Select(t => $"{c.Cohort}:s2:{t.Item2}:{t.id}"))
+            .ToList();
+        Assert.True(expected.Count > 5_000);
+        foreach (var limit in new[] { 7, 1_000 })
+            Assert.Equal(expected, (await fx.Client.ReadToEndAsync($"projectId={c.Project}", limit: limit)).Events.Select(e => e.ToString()));
+        foreach (var kind in new[] { "entered", "exited" })
+            Assert.Equal(expected.Where(e => e.Contains($":{kind}:", StringComparison.Ordinal)),
+                (await fx.Client.ReadToEndAsync($"projectId={c.Project}&kind={kind}", limit: 333)).Events.Select(e => e.ToString()));
+
+        // Resuming from the cursor of a chunk's last user, and of one inside a chunk.
+        var all = (await fx.Client.ReadToEndAsync($"projectId={c.Project}", limit: 1_000)).Events;
+        foreach (var at in new[] { 999, 1_000, 2_499, 3_100 })
+            Assert.Equal(all.Skip(at + 1), (await fx.Client.ReadToEndAsync($"projectId={c.Project}", all[at].Cursor, limit: 500)).Events);
+    }
+
     /// <summary>The cursor of the feed's start, (0, ""), as the service encodes it.</summary>
     const string FeedStart = "WzAsIiJd";
 

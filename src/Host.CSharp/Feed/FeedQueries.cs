@@ -46,11 +46,16 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
 
         // Sessions in commit order; of each, at most a page of its transitions in distinct-id order,
         // starting after the cursor's user within the cursor's own commit. A commit's transitions are
-        // chunks of up to 1,000 in distinct-id order (db/0005_bulk_storage.sql): the chunk holding the
-        // cursor is found through the (session_key, chunk) key and last_id, and (chunk, position) is
-        // distinct-id order, so a page unnests a chunk or two and costs the same at the start of a
-        // commit of a million users as at its end.
+        // chunks of up to 1,000 in distinct-id order (db/0005_bulk_storage.sql), and (chunk, position) is
+        // distinct-id order. The planner cannot know that an array unnests in order, so given all of a
+        // commit's chunks past the cursor it unnests every one of them to sort (1.5 s a page at the start of
+        // a commit of a million, measured: every batch a destination forms paid it). So `walk` first finds
+        // the chunks the page needs, one index probe each, counting what each holds for this reader, until
+        // it has enough: a page unnests a chunk or two and costs the same at the start of a commit of a
+        // million users as at its end.
         // The head is read by the same statement, and so from the same snapshot, as the page.
+        const string cursorId = "CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END";
+        var ofKind = filter.Kind is null ? "" : "AND v.kind = @kind";
         var sql = $"""
             SELECT h.head, e.*
             FROM (SELECT max(commit_position) AS head FROM sync_session) h
@@ -59,12 +64,27 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
                 FROM sync_session s
                 JOIN cohort c ON c.cohort_key = s.cohort_key
                 CROSS JOIN LATERAL (
+                    WITH RECURSIVE walk (chunk, counted) AS (
+                        SELECT f.chunk, f.counted FROM (
+                            SELECT ch.chunk, (SELECT count(*) FROM unnest(ch.distinct_ids, ch.kinds) AS v(distinct_id, kind)
+                                              WHERE v.distinct_id > {cursorId} {ofKind}) AS counted
+                            FROM transition_chunk ch
+                            WHERE ch.session_key = s.session_key AND ch.last_id > {cursorId}
+                            ORDER BY ch.chunk
+                            LIMIT 1) f
+                        UNION ALL
+                        SELECT ch.chunk, w.counted + (SELECT count(*) FROM unnest(ch.distinct_ids, ch.kinds) AS v(distinct_id, kind)
+                                                      WHERE true {ofKind})
+                        FROM walk w
+                        JOIN transition_chunk ch ON ch.session_key = s.session_key
+                         AND ch.chunk = (SELECT min(n.chunk) FROM transition_chunk n WHERE n.session_key = s.session_key AND n.chunk > w.chunk)
+                        WHERE w.counted < @take
+                    )
                     SELECT u.distinct_id, u.kind, ch.recorded_at
-                    FROM transition_chunk ch
+                    FROM walk w
+                    JOIN transition_chunk ch ON ch.session_key = s.session_key AND ch.chunk = w.chunk
                     CROSS JOIN LATERAL unnest(ch.distinct_ids, ch.kinds) WITH ORDINALITY AS u(distinct_id, kind, n)
-                    WHERE ch.session_key = s.session_key
-                      AND ch.last_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
-                      AND u.distinct_id > CASE WHEN s.commit_position = @position THEN @distinctId ELSE '' END
+                    WHERE u.distinct_id > {cursorId}
                       {(filter.Kind is null ? "" : "AND u.kind = @kind")}
                     ORDER BY ch.chunk, u.n
                     LIMIT @take
