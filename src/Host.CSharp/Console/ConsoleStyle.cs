@@ -47,11 +47,12 @@ static class ConsoleStyle
         dl.profile dt { color: var(--muted); }
         dl.profile dd { margin: 0; overflow-wrap: anywhere; }
         svg.timeline rect.tl-committed { fill: #1a7f37; }
-        svg.timeline rect.tl-open, svg.timeline rect.tl-sealed { fill: #bf8700; }
-        svg.timeline rect.tl-superseded, svg.timeline rect.tl-other { fill: #8c959f; }
+        svg.timeline rect.tl-open, svg.timeline rect.tl-sealed { fill: #9a6700; }
+        svg.timeline rect.tl-superseded, svg.timeline rect.tl-other { fill: #6e7781; }
         .timeline-text { font-size: .9rem; margin: 4px 0 8px; }
-        fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 8px 0; display: flex; flex-direction: column; gap: 8px; }
-        label.choice { flex-direction: row; gap: 8px; align-items: baseline; color: var(--fg); font-size: 1rem; }
+        fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 8px 0; min-width: 0; display: flex; flex-direction: column; gap: 8px; }
+        label.choice { display: block; color: var(--fg); font-size: 1rem; }
+        label.choice input { margin: 0 6px 0 0; }
         .notice { border: 1px dashed #8c959f; border-radius: 8px; padding: 10px 14px; background: #f6f8fa; }
         .error { color: #8a0b12; font-weight: 600; }
         @media (max-width: 640px) {
