@@ -1,7 +1,8 @@
 -- The console's lookups by user and by cohort, each served by an index instead of a scan.
 
--- Member search by email, ignoring case: the expression is the one the search compares.
-CREATE INDEX user_profile_email ON user_profile (project_id, lower(email));
+-- Member search by email, ignoring case: the expression is the one the search compares, and distinct_id
+-- the order it lists in, so no plan finds it cheaper to walk the project's profiles in that order instead.
+CREATE INDEX user_profile_email ON user_profile (project_id, lower(email), distinct_id);
 
 -- A user's history across cohorts probes each commit of the project for the one chunk that could hold
 -- them (chunks are in distinct-id order): one index entry per chunk of up to 1,000 transitions, so

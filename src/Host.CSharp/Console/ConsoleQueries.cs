@@ -70,7 +70,7 @@ public sealed class ConsoleQueries(NpgsqlDataSource dataSource)
             new { projectId, cohortId });
     }
 
-    /// <summary>Users of the project with this email (exact, ignoring case), found through the (project_id, lower(email)) index.</summary>
+    /// <summary>Users of the project with this email (exact, ignoring case), found through the (project_id, lower(email), distinct_id) index.</summary>
     public async Task<IReadOnlyList<string>> DistinctIdsByEmailAsync(string projectId, string email, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);

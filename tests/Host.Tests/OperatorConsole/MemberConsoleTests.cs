@@ -56,11 +56,11 @@ public sealed class MemberConsoleTests(HostFixture fx, Chromium chromium, ITestO
         Assert.Equal(404, (await phone.GotoAsync($"/console/users/{first.Project}/nobody"))!.Status);
     }
 
-    /// <summary>Plans with sequential scans priced out: a plan that still scans has no index to use.</summary>
-    static async Task<string> PlanAsync(Npgsql.NpgsqlConnection connection, string sql, object parameters)
+    /// <summary>The plan of <paramref name="sql"/> after <paramref name="setUp"/>, in a transaction rolled back after.</summary>
+    static async Task<string> PlanAsync(Npgsql.NpgsqlConnection connection, string setUp, string sql, object parameters)
     {
         await using var tx = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync("SET LOCAL enable_seqscan = off", transaction: tx);
+        await connection.ExecuteAsync(setUp, transaction: tx);
         var plan = string.Join("\n", await connection.QueryAsync<string>("EXPLAIN " + sql, parameters, tx));
         await tx.RollbackAsync();
         return plan;
@@ -70,11 +70,19 @@ public sealed class MemberConsoleTests(HostFixture fx, Chromium chromium, ITestO
     public async Task Member_search_by_email_and_a_users_history_are_served_by_indexes()
     {
         await using var connection = fx.OpenDatabase();
-        var byEmail = await PlanAsync(connection, Host.OperatorConsole.ConsoleQueries.ByEmailSql, new { projectId = "p", email = "a@example.com" });
+        // A project of 20,000 profiles, its statistics gathered: the plan a real project gets.
+        var byEmail = await PlanAsync(connection,
+            """
+            INSERT INTO user_profile (project_id, distinct_id, email)
+            SELECT 'explain-project', 'u' || i, 'user' || i || '@example.com' FROM generate_series(1, 20000) AS i;
+            ANALYZE user_profile;
+            """,
+            Host.OperatorConsole.ConsoleQueries.ByEmailSql, new { projectId = "explain-project", email = "USER77@example.com" });
         Assert.Contains("user_profile_email", byEmail);
         Assert.DoesNotContain("Seq Scan", byEmail);
 
-        var history = await PlanAsync(connection, Host.UserProfiles.UserQueries.HistorySql,
+        // Sequential scans priced out: a plan that still scans has no index to use.
+        var history = await PlanAsync(connection, "SET LOCAL enable_seqscan = off", Host.UserProfiles.UserQueries.HistorySql,
             new { projectId = "p", distinctId = "u", beforePosition = long.MaxValue, take = 50 });
         Assert.Contains("transition_chunk_last_id", history);
         Assert.DoesNotContain("Seq Scan", history);
