@@ -12,7 +12,7 @@ namespace CohortSync.Host.OperatorConsole;
 static class SessionTimeline
 {
     /// <summary>Sessions drawn: enough to see a day of half-hourly syncs.</summary>
-    public const int Drawn = 48;
+    const int Drawn = 48;
 
     const int Width = 720, Row = 20, Top = 6, Axis = 22, IdRight = 118, BarLeft = 124, BarRight = 470, LabelLeft = 478;
 

@@ -9,10 +9,7 @@ public sealed record RejectionView(
     string? Action, string? ProjectId, string? CohortId, string? SessionId);
 
 /// <summary>Which refusals to list: those naming this project, this cohort (null: any).</summary>
-public sealed record RejectionFilter(string? ProjectId, string? CohortId)
-{
-    public static readonly RejectionFilter Any = new(null, null);
-}
+public sealed record RejectionFilter(string? ProjectId, string? CohortId);
 
 public sealed class RejectionQueries(NpgsqlDataSource dataSource)
 {
