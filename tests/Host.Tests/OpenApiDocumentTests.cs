@@ -213,8 +213,8 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
             .Where(path => path.Name.StartsWith("/v1/", StringComparison.Ordinal))
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Name: $"{op.Name} {path.Name}", Operation: op.Value)))
             .ToArray();
-        // Reads, the feed and its consumers (10), and destinations with their deliveries (10).
-        Assert.Equal(20, operations.Length);
+        // Reads with a user's history, the feed and its consumers (11), and destinations with their deliveries (10).
+        Assert.Equal(21, operations.Length);
         foreach (var (name, operation) in operations)
         {
             Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()), name);

@@ -63,4 +63,60 @@ public sealed class UserAndRejectionQueryTests(HostFixture fx)
         await using var connection = fx.OpenDatabase();
         Assert.Equal(await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT count(*) FROM rejected_request"), all.Count);
     }
+
+    [Fact]
+    public async Task A_users_history_lists_every_entered_and_exited_across_cohorts_newest_first_in_pages()
+    {
+        var c1 = TestCohort.New("history");
+        var c2 = c1 with { Cohort = c1.Cohort + "-b" };
+        // A diff session commits once both its actions are in; "ghost" was never a member, so removing them records nothing.
+        async Task DiffAsync(TestCohort c, string session, string[] added, string removed)
+        {
+            await fx.Client.PostOkAsync(c.Add(session, 1, 1, added));
+            await fx.Client.PostOkAsync(c.Remove(session, 1, 1, removed));
+        }
+        await fx.Client.PostOkAsync(c1.Members("s1", 1, 1, "U", "other"));
+        await fx.Client.PostOkAsync(c2.Members("s1", 1, 1, "U"));
+        await DiffAsync(c1, "s2", ["newcomer"], "U");
+        // A commit that records others only is passed over.
+        await DiffAsync(c2, "s2", ["someone-else"], "ghost");
+        // Many users in one commit: the user is found in the chunk that holds them, not only the first.
+        await DiffAsync(c2, "s3", Ids("a", 1500), "ghost");
+        await DiffAsync(c2, "s4", [.. Ids("zz", 1500), "zz01234x"], "ghost");
+
+        var all = await fx.Client.GetAllPagesAsync(PathOf("v1", "users", c1.Project, "U") + "/history", "transitions", limit: 1);
+        Assert.Equal(
+            [("exited", c1.Cohort, "s2"), ("entered", c2.Cohort, "s1"), ("entered", c1.Cohort, "s1")],
+            all.Select(t => (t.Text("kind"), t.Text("cohortId"), t.Text("sessionId"))));
+        Assert.Equal($"cohort {c1.Cohort}", all[0].Text("cohortName"));
+        Assert.True(all[0].GetProperty("recordedAt").GetDateTime() >= all[2].GetProperty("recordedAt").GetDateTime());
+
+        var deep = await fx.Client.GetOkAsync(PathOf("v1", "users", c1.Project, "a01499") + "/history");
+        Assert.Equal(["s3"], deep.GetProperty("transitions").EnumerateArray().Select(t => t.Text("sessionId")));
+        var late = await fx.Client.GetOkAsync(PathOf("v1", "users", c1.Project, "zz01234x") + "/history");
+        Assert.Equal(["s4"], late.GetProperty("transitions").EnumerateArray().Select(t => t.Text("sessionId")));
+
+        Assert.Equal($"no user nobody in project {c1.Project}", await fx.Client.GetNotFoundAsync(PathOf("v1", "users", c1.Project, "nobody") + "/history"));
+        await fx.Client.GetNotFoundAsync(PathOf("v1", "users", TestCohort.New("other").Project, "U") + "/history");
+    }
+
+    [Fact]
+    public async Task Rejections_filter_by_project_and_cohort()
+    {
+        var mark = await Db.RejectionMarkAsync(fx.ConnectionString);
+        var cohorts = Enumerable.Range(0, 2).Select(i => TestCohort.New($"filtered{i}")).ToArray();
+        foreach (var c in cohorts)
+        {
+            await fx.Client.PostOkAsync(c.Add("s1", 1, 2, "a"));
+            Assert.Equal(HttpStatusCode.Conflict, (await fx.Client.PostAsync(c.Members("s1", 1, 1, "a"))).Status);
+        }
+        await Db.RejectionsSinceAsync(fx.ConnectionString, mark, rows => rows.Count >= 2);
+
+        var one = await fx.Client.GetOkAsync($"/v1/rejections?projectId={cohorts[0].Project}&cohortId={cohorts[0].Cohort}");
+        Assert.Equal([cohorts[0].Cohort], one.GetProperty("rejections").EnumerateArray().Select(r => r.Text("cohortId")));
+        var byCohort = await fx.Client.GetOkAsync($"/v1/rejections?cohortId={cohorts[1].Cohort}");
+        Assert.Equal([cohorts[1].Cohort], byCohort.GetProperty("rejections").EnumerateArray().Select(r => r.Text("cohortId")));
+        var none = await fx.Client.GetOkAsync($"/v1/rejections?projectId={cohorts[0].Project}&cohortId={cohorts[1].Cohort}");
+        Assert.Equal(0, none.GetProperty("rejections").GetArrayLength());
+    }
 }

@@ -41,7 +41,7 @@ static class CohortPage
             <div class="card">health<b>{CohortHealth.Badge(health)}</b></div>
             <div class="card">members<b data-members>{Html.Number(cohort.MemberCount)}</b></div>
             <div class="card">last commit<b>{Html.Time(cohort.LastCommittedAt, now)}</b></div>
-            <div class="card">rejections 24 h<b data-rejections>{Html.Number(rejections.LastDay)}</b></div>
+            <a class="card" href="/console/rejections?project={Html.Url(projectId)}&amp;cohort={Html.Url(cohortId)}">rejections 24 h<b data-rejections>{Html.Number(rejections.LastDay)}</b></a>
             </section>
             <h2 id="members-over-time">Members over time</h2>
             {CohortCharts.MemberCount(commits)}
@@ -58,6 +58,7 @@ static class CohortPage
     {
         var html = new StringBuilder($"""
             <h2 id="sessions">Sessions</h2>
+            {SessionTimeline.Render(history, now)}
             <p class="muted">Newest first, the latest {Html.Number(Sessions)}; all of them in <a href="{Html.Attr(json)}/sessions">/v1</a>.</p>
             <div class="scroll"><table id="session-table">
             <thead><tr><th scope="col">Opened</th><th scope="col">Session</th><th scope="col">Status</th><th scope="col">Pages</th><th scope="col" class="num">Entered</th><th scope="col" class="num">Exited</th><th scope="col" class="num wide">Duration</th><th scope="col" class="wide">Superseded by</th></tr></thead>

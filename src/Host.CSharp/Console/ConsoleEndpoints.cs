@@ -3,6 +3,7 @@ using CohortSync.Host.Cohorts;
 using CohortSync.Host.Destinations;
 using CohortSync.Host.Feed;
 using CohortSync.Host.Rejections;
+using CohortSync.Host.UserProfiles;
 
 namespace CohortSync.Host.OperatorConsole;
 
@@ -32,10 +33,13 @@ public static class ConsoleEndpoints
         console.MapGet("/cohorts/{projectId}/{cohortId}", (HttpContext http, string projectId, string cohortId, string? member,
                 CohortQueries cohorts, SessionQueries sessions, FeedQueries feed, ConsoleQueries queries, ApiCaller caller, CancellationToken ct) =>
             CohortPage.RenderAsync(http, projectId, cohortId, member, cohorts, sessions, feed, queries, caller, ct));
-        console.MapGet("/rejections", (HttpContext http, string? before, RejectionQueries queries, ApiCaller caller, CancellationToken ct) =>
-            RejectionsPage.RenderAsync(http, before, queries, caller, ct));
+        console.MapGet("/users/{projectId}/{distinctId}", (HttpContext http, string projectId, string distinctId, string? after, UserQueries users, ApiCaller caller, CancellationToken ct) =>
+            MemberPage.RenderAsync(http, projectId, distinctId, after, users, caller, ct));
+        console.MapGet("/rejections", (HttpContext http, string? before, string? project, string? cohort, RejectionQueries queries, ApiCaller caller, CancellationToken ct) =>
+            RejectionsPage.RenderAsync(http, before, project, cohort, queries, caller, ct));
         console.MapGet("/consumers", (HttpContext http, ConsoleQueries queries, DestinationStore store, DeliveryQueries deliveries, ApiCaller caller, CancellationToken ct) =>
             ConsumersPage.RenderAsync(http, queries, store, deliveries, caller, ct));
+        console.MapDestinationReplay();
         return app;
     }
 }

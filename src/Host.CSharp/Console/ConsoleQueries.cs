@@ -70,18 +70,19 @@ public sealed class ConsoleQueries(NpgsqlDataSource dataSource)
             new { projectId, cohortId });
     }
 
-    /// <summary>Users of the project with this email (exact, ignoring case); a scan of the project's profiles.</summary>
+    /// <summary>Users of the project with this email (exact, ignoring case), found through the (project_id, lower(email), distinct_id) index.</summary>
     public async Task<IReadOnlyList<string>> DistinctIdsByEmailAsync(string projectId, string email, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<string>(
-            """
-            SELECT distinct_id FROM user_profile
-            WHERE project_id = @projectId AND lower(email) = lower(@email)
-            ORDER BY distinct_id LIMIT 20
-            """,
-            new { projectId, email })).ToList();
+        return (await connection.QueryAsync<string>(ByEmailSql, new { projectId, email })).ToList();
     }
+
+    internal const string ByEmailSql =
+        """
+        SELECT distinct_id FROM user_profile
+        WHERE project_id = @projectId AND lower(email) = lower(@email)
+        ORDER BY distinct_id LIMIT 20
+        """;
 
     sealed record LagRow(string name, long commit_position, string distinct_id, DateTime updated_at, long commits_behind, DateTime? oldest_unread_at);
 

@@ -43,6 +43,16 @@ static class ConsoleStyle
         .card b { display: block; font-size: 1.3rem; font-variant-numeric: tabular-nums; }
         .legend { font-size: .85rem; color: var(--muted); margin: 2px 0 0; }
         svg.chart { width: 100%; max-width: 760px; height: auto; display: block; }
+        dl.profile { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
+        dl.profile dt { color: var(--muted); }
+        dl.profile dd { margin: 0; overflow-wrap: anywhere; }
+        svg.timeline rect.tl-committed { fill: #1a7f37; }
+        svg.timeline rect.tl-open, svg.timeline rect.tl-sealed { fill: #9a6700; }
+        svg.timeline rect.tl-superseded, svg.timeline rect.tl-other { fill: #6e7781; }
+        .timeline-text { font-size: .9rem; margin: 4px 0 8px; }
+        fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 8px 0; min-width: 0; display: flex; flex-direction: column; gap: 8px; }
+        label.choice { display: block; color: var(--fg); font-size: 1rem; }
+        label.choice input { margin: 0 6px 0 0; }
         .notice { border: 1px dashed #8c959f; border-radius: 8px; padding: 10px 14px; background: #f6f8fa; }
         .error { color: #8a0b12; font-weight: 600; }
         @media (max-width: 640px) {

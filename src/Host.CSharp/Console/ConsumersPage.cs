@@ -37,7 +37,7 @@ static class ConsumersPage
         html.Append("</tbody></table></div>");
         if (consumers.Count == 0)
             html.Append("""<p class="notice">No consumer has stored a cursor under this key's projects.</p>""");
-        await DestinationsSection.AppendAsync(html, store, deliveries, caller.Scope.Projects, now, ct);
+        await DestinationsSection.AppendAsync(html, store, deliveries, caller.Scope.Projects, http.Request.Query["replayed"].ToString(), now, ct);
         return ConsoleLayout.Page(http, "Feed consumers and destinations", "/v1/events", html.ToString());
     }
 }

@@ -56,7 +56,7 @@ static class MemberSearch
         var html = new StringBuilder($"""
             <section class="card" data-search-result="{Html.Attr(user.DistinctId)}" aria-label="User {Html.Attr(user.DistinctId)}">
             <p><span class="id">{Html.Text(user.DistinctId)}</span>{(name == "" ? "" : " · " + Html.Text(name))}{(p.Email is { } e ? " · " + Html.Text(e) : "")}
-            {here}. <a href="/v1/users/{Html.Url(projectId)}/{Html.Url(user.DistinctId)}">JSON in /v1</a></p>
+            {here}. <a href="{Html.Attr(MemberPage.Href(projectId, user.DistinctId))}">Profile and history across cohorts</a> · <a href="/v1/users/{Html.Url(projectId)}/{Html.Url(user.DistinctId)}">JSON in /v1</a></p>
             <p>Cohorts of project {Html.Text(projectId)} they are in now:</p><ul>
             """);
         foreach (var c in user.Cohorts)

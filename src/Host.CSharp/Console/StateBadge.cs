@@ -22,6 +22,11 @@ static class StateBadge
     /// <summary>The domain's states this badge has no look for.</summary>
     public static IEnumerable<string> Undescribed => SessionStatus.Names.Where(n => !Looks.ContainsKey(n));
 
+    public static bool Described(string state) => Looks.ContainsKey(state);
+
+    /// <summary>The state's symbol, which says it without colour.</summary>
+    public static string Symbol(string state) => Looks.TryGetValue(state, out var look) ? look.Symbol : "•";
+
     public static string For(string state)
     {
         var css = Looks.ContainsKey(state) ? "state-" + state : "state-other";

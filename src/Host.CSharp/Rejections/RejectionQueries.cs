@@ -8,6 +8,9 @@ public sealed record RejectionView(
     DateTime ReceivedAt, int Status, string Reason, string Message, long? SizeBytes,
     string? Action, string? ProjectId, string? CohortId, string? SessionId);
 
+/// <summary>Which refusals to list: those naming this project, this cohort (null: any).</summary>
+public sealed record RejectionFilter(string? ProjectId, string? CohortId);
+
 public sealed class RejectionQueries(NpgsqlDataSource dataSource)
 {
     sealed record Row(
@@ -15,9 +18,10 @@ public sealed class RejectionQueries(NpgsqlDataSource dataSource)
         string? action, string? project_id, string? cohort_id, string? session_id);
 
     /// <summary>Refusals recorded before <paramref name="beforeId"/>, newest first, with their ids (the
-    /// cursor); only those naming one of <paramref name="projects"/> unless it is null.</summary>
+    /// cursor); only those naming one of <paramref name="projects"/> unless it is null, and the project and
+    /// cohort of <paramref name="filter"/> when it names them.</summary>
     public async Task<IReadOnlyList<(long Id, RejectionView Rejection)>> ListAsync(
-        string[]? projects, long beforeId, int take, CancellationToken ct)
+        string[]? projects, RejectionFilter filter, long beforeId, int take, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var rows = await connection.QueryAsync<Row>(
@@ -25,10 +29,11 @@ public sealed class RejectionQueries(NpgsqlDataSource dataSource)
             SELECT rejection_id, received_at, status, reason, message, size_bytes, action, project_id, cohort_id, session_id
             FROM rejected_request
             WHERE rejection_id < @beforeId {(projects is null ? "" : "AND project_id = ANY(@projects)")}
+              {(filter.ProjectId is null ? "" : "AND project_id = @ProjectId")} {(filter.CohortId is null ? "" : "AND cohort_id = @CohortId")}
             ORDER BY rejection_id DESC
             LIMIT @take
             """,
-            new { beforeId, projects, take });
+            new { beforeId, projects, take, filter.ProjectId, filter.CohortId });
         return rows
             .Select(r => (r.rejection_id, new RejectionView(
                 r.received_at, r.status, r.reason, r.message, r.size_bytes, r.action, r.project_id, r.cohort_id, r.session_id)))

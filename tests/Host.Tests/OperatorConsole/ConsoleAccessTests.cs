@@ -63,10 +63,13 @@ public sealed class ConsoleAccessTests(HostFixture fx, Chromium chromium, ITestO
 
         // Another project's destination is not this key's to see: its destinations section says there are none.
         await using var destination = await DestinationServer.StartAsync();
-        await host.Client.CreateDestinationAsync(destination.Url, other.Project, key: EveryProjectKey);
+        var (otherDestination, _) = await host.Client.CreateDestinationAsync(destination.Url, other.Project, key: EveryProjectKey);
         await page.GotoAsync("/console/consumers");
         Assert.Equal(1, await page.Locator("[data-destinations='none']").CountAsync());
         Assert.Equal(0, await page.Locator("tr[data-destination]").CountAsync());
+        // Nor to replay: its confirmation page is a 404, as in /v1.
+        Assert.Equal(404, (await page.GotoAsync($"/console/destinations/{otherDestination}/replay"))!.Status);
+        Assert.Equal(404, (await page.GotoAsync($"/console/users/{other.Project}/c"))!.Status);
 
         var cookie = (await page.Context.CookiesAsync()).Single(c => c.Name == "cohortsync_console_key");
         Assert.True(cookie.HttpOnly);

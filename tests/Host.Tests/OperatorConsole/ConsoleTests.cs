@@ -158,6 +158,64 @@ public sealed class ConsoleTests(HostFixture fx, Chromium chromium, ITestOutputH
     }
 
     [Fact]
+    public async Task Rejections_page_filters_by_cohort_and_links_to_the_same_query_in_v1()
+    {
+        var (committed, _, refused) = await SyncThreeAsync("filter");
+        var page = await chromium.NewPageAsync(fx.A.BaseAddress);
+        // From the cohort's page, its rejections card leads to the list of its refusals only.
+        await page.GotoAsync($"/console/cohorts/{refused.Project}/{refused.Cohort}");
+        await page.Locator("a.card", new() { HasText = "rejections 24 h" }).ClickAsync();
+        Assert.Equal(refused.Project, await page.GetByLabel("Project").InputValueAsync());
+        Assert.Equal(refused.Cohort, await page.GetByLabel("Cohort id").InputValueAsync());
+        var rows = page.Locator("#rejections tbody tr");
+        Assert.Equal(1, await rows.CountAsync());
+        Assert.Contains($"{refused.Project} / {refused.Cohort}", await rows.First.InnerTextAsync());
+        output.WriteLine("rejections of a cohort: " + await Chromium.ScreenshotAsync(page, "rejections-cohort"));
+
+        var json = await page.Locator("[data-json]").GetAttributeAsync("href");
+        Assert.Equal($"/v1/rejections?projectId={refused.Project}&cohortId={refused.Cohort}", json);
+        Assert.Equal("/v1/rejections?projectId=" + refused.Project + "&cohortId=" + refused.Cohort,
+            await page.GetByRole(AriaRole.Link, new() { Name = "JSON in /v1" }).GetAttributeAsync("href"));
+        var listed = (await fx.Client.GetOkAsync(json!)).GetProperty("rejections");
+        Assert.Equal(1, listed.GetArrayLength());
+        Assert.Equal(listed[0].GetProperty("message").GetString(), await rows.First.Locator("[data-message]").InnerTextAsync());
+
+        // Typed into the form: a cohort that was never refused lists nothing.
+        await page.GetByLabel("Cohort id").FillAsync(committed.Cohort);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        Assert.Equal(0, await rows.CountAsync());
+        Assert.Equal(1, await page.Locator("[data-rejections='none']").CountAsync());
+    }
+
+    [Fact]
+    public async Task Cohort_page_draws_the_sessions_timeline_with_each_status_in_words()
+    {
+        var cohort = TestCohort.New("timeline");
+        await fx.Client.PostOkAsync(cohort.Members("s1", 1, 1, "a", "b"));
+        await fx.Client.PostOkAsync(cohort.Add("s2", 1, 2, "c"));
+        // A full copy while s2 is half received: s2 is superseded by it.
+        await fx.Client.PostOkAsync(cohort.Members("s3", 1, 1, "a", "d"));
+        await fx.Client.PostOkAsync(cohort.Add("s4", 1, 2, "e"));
+
+        var page = await chromium.NewPageAsync(fx.A.BaseAddress);
+        await page.GotoAsync($"/console/cohorts/{cohort.Project}/{cohort.Cohort}");
+        var bars = page.Locator("svg.timeline rect[data-session]");
+        Assert.Equal(["s1", "s2", "s3", "s4"], await bars.EvaluateAllAsync<string[]>("bars => bars.map(b => b.dataset.session)"));
+        Assert.Equal("tl-superseded", await page.Locator("svg.timeline rect[data-session='s2']").GetAttributeAsync("class"));
+        Assert.Equal("tl-open", await page.Locator("svg.timeline rect[data-session='s4']").GetAttributeAsync("class"));
+        var labels = await page.Locator("svg.timeline").TextContentAsync();
+        Assert.Contains("superseded by s3", labels);
+        Assert.Contains("✓ committed", labels);
+
+        // The text equivalent says the same in words, one line a session.
+        await page.GetByText("The timeline as text").ClickAsync();
+        var s2 = await page.Locator(".timeline-text li[data-session='s2']").InnerTextAsync();
+        Assert.StartsWith("s2: superseded by s3, ", s2);
+        Assert.Contains("to now", await page.Locator(".timeline-text li[data-session='s4']").InnerTextAsync());
+        output.WriteLine("timeline: " + await Chromium.ScreenshotAsync(page, "cohort-timeline"));
+    }
+
+    [Fact]
     public async Task Consumers_page_shows_how_far_behind_a_consumer_is()
     {
         var name = $"worker-{Guid.NewGuid().ToString("N")[..8]}";

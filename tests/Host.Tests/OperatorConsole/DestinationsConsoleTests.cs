@@ -1,5 +1,7 @@
 using CohortSync.Host.Tests.Destinations;
 using CohortSync.Host.Tests.Infrastructure;
+using System.Net;
+using Dapper;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 
@@ -68,5 +70,50 @@ public sealed class DestinationsConsoleTests(HostFixture fx, Chromium chromium, 
             using var deleted = await fx.Client.DeleteAsync($"/v1/destinations/{brokenId}");
             Assert.True(deleted.IsSuccessStatusCode, deleted.StatusCode.ToString());
         }
+    }
+
+    [Fact]
+    public async Task Replay_asks_first_then_sends_the_changes_again_and_a_form_without_its_token_is_refused()
+    {
+        await using var server = await DestinationServer.StartAsync();
+        var c = TestCohort.New("console-replay");
+        var (id, _) = await fx.Client.CreateDestinationAsync(server.Url, c.Project);
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 1, "a", "b"));
+        await fx.Client.DeliveriesWhenAsync(id, p => p.GetProperty("deliveries").GetArrayLength() > 0 && p.GetProperty("pendingBatches").GetInt32() == 0);
+
+        // Posted from elsewhere, without the form's antiforgery token: refused, and no replay starts.
+        var forged = await fx.Client.PostAsync($"/console/destinations/{id}/replay",
+            new FormUrlEncodedContent([new("from", "WzAsIiJd")]));
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        await using (var connection = fx.OpenDatabase())
+            Assert.Null(await connection.ExecuteScalarAsync<long?>("SELECT replay_position FROM destination WHERE destination_id = @id", new { id = Guid.Parse(id) }));
+
+        var page = await chromium.NewPageAsync(fx.A.BaseAddress);
+        await page.GotoAsync("/console/consumers");
+        await Row(page, id).GetByRole(AriaRole.Link, new() { Name = "Replay " + new Uri(server.Url).Authority }).ClickAsync();
+        Assert.EndsWith($"/console/destinations/{id}/replay", page.Url);
+        Assert.Contains("marked replay", await page.Locator("#what-happens + p").InnerTextAsync());
+        // The default: from the start of its oldest batch, so what it was sent goes again.
+        Assert.True(await page.GetByRole(AriaRole.Radio, new() { Name = "the start of its oldest batch listed" }).IsCheckedAsync());
+        output.WriteLine("replay: " + await Chromium.ScreenshotAsync(page, "replay"));
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
+        Assert.EndsWith($"/console/consumers?replayed={id}#destinations", page.Url);
+        Assert.Contains("Replay of", await page.Locator($"[data-replayed='{id}']").InnerTextAsync());
+        var json = await fx.Client.DeliveriesWhenAsync(id, p => p.GetProperty("deliveries").EnumerateArray().Any(d => d.GetProperty("replay").GetBoolean()));
+        var replays = json.GetProperty("deliveries").EnumerateArray().Count(d => d.GetProperty("replay").GetBoolean());
+        await page.ReloadAsync();
+        Assert.Equal(replays.ToString(System.Globalization.CultureInfo.InvariantCulture), await Row(page, id).Locator("[data-replay-batches]").InnerTextAsync());
+        output.WriteLine("replayed: " + await Chromium.ScreenshotAsync(page, "replayed"));
+        // The changes replayed are those it was sent first: a and b again.
+        var first = json.GetProperty("deliveries").EnumerateArray().Last(d => !d.GetProperty("replay").GetBoolean());
+        var replayed = json.GetProperty("deliveries").EnumerateArray().Last(d => d.GetProperty("replay").GetBoolean());
+        Assert.Equal(first.GetProperty("from").GetString(), replayed.GetProperty("from").GetString());
+        Assert.Equal(first.GetProperty("changeCount").GetInt32(), replayed.GetProperty("changeCount").GetInt32());
+
+        var phone = await chromium.NewPageAsync(fx.A.BaseAddress, width: 390, height: 844);
+        await phone.GotoAsync($"/console/destinations/{id}/replay");
+        Assert.True(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the replay page is wider than the phone");
+        Assert.Equal(404, (await phone.GotoAsync($"/console/destinations/{Guid.NewGuid()}/replay"))!.Status);
     }
 }

@@ -95,11 +95,12 @@ public static class BenchCommands
         var parallelRss = File("--parallel-rss", "The host's VmRSS in kB during that run");
         var parallelHwm = new Option<long>("--parallel-hwm-kb") { Description = "The host's VmHWM after that run", Required = true };
         var logLines = new Option<long>("--webhook-log-lines") { Description = "Webhook request lines in the host's log", DefaultValueFactory = _ => 0 };
+        var console = new Option<string?>("--console") { Description = "bench-console --json of the console's timings: added to the targets and the figures" };
         var outputs = new Option<string[]>("--out") { Description = "Write the report's JSON here (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
 
         var command = new Command("bench-report", "Prints the benchmark's targets table from bench/run's measurements and writes them all as JSON")
         {
-            started, database, quick, copy, sequential, sequentialRss, sequentialHwm, parallel, parallelRss, parallelHwm, logLines, outputs,
+            started, database, quick, copy, sequential, sequentialRss, sequentialHwm, parallel, parallelRss, parallelHwm, logLines, console, outputs,
         };
         command.SetAction(async (parsed, ct) =>
         {
@@ -108,6 +109,8 @@ public static class BenchCommands
                 parsed.GetValue(sequential)!, parsed.GetValue(sequentialRss)!, parsed.GetValue(sequentialHwm),
                 parsed.GetValue(parallel)!, parsed.GetValue(parallelRss)!, parsed.GetValue(parallelHwm),
                 parsed.GetValue(logLines)));
+            if (parsed.GetValue(console) is { } consoleFile)
+                ConsoleTiming.AddTo(report, JsonSerializer.Deserialize<ConsoleFigures>(await System.IO.File.ReadAllTextAsync(consoleFile, ct), JsonSerializerOptions.Web)!);
             BenchReport.WriteText(report, output);
             // ≤ and ÷ as they are, not \u escapes: the file is read by people too.
             var json = report.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
