@@ -86,23 +86,19 @@ public sealed class DestinationStore(NpgsqlDataSource dataSource, IOptions<Desti
     {
         var secret = s.Kind == DestinationKind.Webhook ? SigningSecret.New() : null;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
         // Forming starts past the newest commit (the head is read as the feed reads it) and past the newest action report.
-        var id = await connection.QuerySingleAsync<Guid>(
-            """
+        var row = await connection.QuerySingleAsync<Row>(
+            $"""
             INSERT INTO destination (destination_id, kind, project_id, url, cohort_ids, kinds, batch_size, enabled, reentry_cooldown_seconds,
-                                     secret, formed_position, formed_distinct_id, reports_formed_position)
+                                     secret, formed_position, formed_distinct_id, reports_formed_position,
+                                     mixpanel_region, mixpanel_project_id, event_names, event_properties, mixpanel_username, mixpanel_secret)
             VALUES (@id, @Kind, @ProjectId, @Url, @CohortIds, @Kinds, @BatchSize, @Enabled, @ReentryCooldownSeconds,
                     @secret, COALESCE((SELECT max(commit_position) FROM sync_session), -1) + 1, '',
-                    COALESCE((SELECT max(position) FROM action_report WHERE project_id = @ProjectId), 0))
-            RETURNING destination_id
+                    COALESCE((SELECT max(position) FROM action_report WHERE project_id = @ProjectId), 0),
+                    @region, @importProjectId, @eventNames::jsonb, @properties::jsonb, @username, @mixpanelSecret)
+            RETURNING {Columns}
             """,
-            new { id = Guid.NewGuid(), s.Kind, s.ProjectId, s.Url, s.CohortIds, s.Kinds, s.BatchSize, s.Enabled, s.ReentryCooldownSeconds, secret }, tx);
-        if (s.Mixpanel is not null)
-            await connection.ExecuteAsync($"UPDATE destination SET {MixpanelColumns} WHERE destination_id = @id",
-                Parameters(s.Mixpanel, new { id }), tx);
-        var row = await connection.QuerySingleAsync<Row>($"SELECT {Columns} FROM destination WHERE destination_id = @id", new { id }, tx);
-        await tx.CommitAsync(ct);
+            Parameters(s.Mixpanel, new { id = Guid.NewGuid(), s.Kind, s.ProjectId, s.Url, s.CohortIds, s.Kinds, s.BatchSize, s.Enabled, s.ReentryCooldownSeconds, secret }));
         return new CreatedDestination(row.View(Hosts), secret);
     }
 

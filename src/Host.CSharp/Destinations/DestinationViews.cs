@@ -29,13 +29,26 @@ public sealed record RotatedSecret(string Secret, DateTime PreviousSecretValidUn
 public sealed record DestinationList(IReadOnlyList<DestinationView> Destinations);
 
 /// <summary>
-/// The body of creating or changing a destination. Creating: <c>url</c> and <c>projectId</c> are required;
-/// <c>cohortIds</c> left out or null means every cohort; <c>kinds</c> defaults to both, <c>batchSize</c> to
-/// 100, <c>enabled</c> to true. Changing: fields left out keep their value; the project cannot change.
+/// The body of creating or changing a destination. Creating: <c>projectId</c> is required, and <c>url</c> for a
+/// webhook or <c>mixpanel</c> for a mixpanel destination; <c>kind</c> defaults to webhook, <c>cohortIds</c> left out
+/// or null means every cohort, <c>kinds</c> defaults to both, <c>batchSize</c> to 100 (2,000 for mixpanel),
+/// <c>enabled</c> to true. Changing: fields left out keep their value; the project and the kind cannot change.
 /// </summary>
 public sealed record DestinationBody(
-    string? Url, string? ProjectId, IReadOnlyList<string>? CohortIds, IReadOnlyList<string>? Kinds, int? BatchSize,
-    bool? Enabled, int? ReentryCooldownSeconds);
+    string? Kind, string? Url, string? ProjectId, IReadOnlyList<string>? CohortIds, IReadOnlyList<string>? Kinds, int? BatchSize,
+    bool? Enabled, int? ReentryCooldownSeconds, MixpanelBody? Mixpanel);
+
+/// <summary>
+/// A mixpanel destination's settings as given: <c>region</c> US, EU or IN; either the project <c>token</c> or a
+/// <c>serviceAccount</c> (write-only: never shown back); <c>importProjectId</c> (a service account's
+/// <c>project_id</c>; defaults to the destination's project); the event name per kind; constant properties.
+/// </summary>
+public sealed record MixpanelBody(
+    string? Region, string? Token, ServiceAccountBody? ServiceAccount, string? ImportProjectId, MixpanelEventNames? EventNames,
+    System.Text.Json.JsonElement? Properties);
+
+/// <summary>A Mixpanel service account (Owner or Admin): its username and secret.</summary>
+public sealed record ServiceAccountBody(string Username, string Secret);
 
 /// <summary>The body of a replay: a cursor of the change feed (from <c>/v1/events</c> or a delivery) to resend from, just after it.</summary>
 public sealed record ReplayBody(string From);

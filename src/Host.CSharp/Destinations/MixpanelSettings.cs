@@ -62,8 +62,8 @@ static class MixpanelSettingsReader
 
         var importProjectId = DestinationSettingsReader.Text(m, "importProjectId", problems, "mixpanel.importProjectId")
                               ?? current?.ImportProjectId ?? projectId ?? "";
-        if (importProjectId.Length > MaxName || !importProjectId.All(char.IsAsciiDigit))
-            problems.Add("mixpanel.importProjectId must be a Mixpanel project id (digits)");
+        if (importProjectId.Length is 0 or > MaxName || !Api.Cursor.IsStorable(importProjectId))
+            problems.Add("mixpanel.importProjectId must be a Mixpanel project id");
 
         var names = current?.EventNames ?? MixpanelEventNames.Default;
         if (m.TryGetProperty("eventNames", out var n) && n.ValueKind != JsonValueKind.Null)
