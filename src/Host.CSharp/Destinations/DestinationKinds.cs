@@ -30,7 +30,11 @@ public sealed record BatchSource(
 /// </summary>
 public sealed record ClaimedBatch(
     string kind, string webhook_id, string body, int attempts, int schedule_step, string? url, string? secret, string? previous_secret,
-    DateTime? previous_secret_until, string? mixpanel_region, string? mixpanel_username, string? mixpanel_secret, string? mixpanel_project_id);
+    DateTime? previous_secret_until, string? mixpanel_region, string? mixpanel_username, string? mixpanel_secret, string? mixpanel_project_id)
+{
+    // A record would print its secrets.
+    public override string ToString() => $"{kind} batch {webhook_id}";
+}
 
 /// <summary>The kinds, by the name a destination stores.</summary>
 public sealed class DestinationKinds(WebhookKind webhook, MixpanelKind mixpanel)

@@ -165,6 +165,23 @@ public sealed class MixpanelDestinationTests(HostFixture fx)
         Assert.Equal(["a", "b"], standIn.Events.Select(e => e.DistinctId));
     }
 
+    [Fact]
+    public async Task Changes_over_2_MB_of_events_go_in_several_requests_each_within_the_limit_in_feed_order()
+    {
+        await using var w = await MixpanelWorld.StartAsync(fx);
+        var c = TestCohort.New("mp-2mb");
+        // About 60 KB per event: 40 changes are more than one 2 MB request holds.
+        var large = JsonSerializer.Serialize(new string('x', 60_000));
+        await w.CreateAsync(c.Project, $$$"""{"region": "US", "token": "t", "properties": {"note": {{{large}}}}}""");
+        var users = Enumerable.Range(0, 40).Select(i => $"u{i:00}").ToArray();
+        await w.Client.PostOkAsync(c.Members("s1", 1, 1, users));
+
+        var events = await w.Mixpanel.WaitAsync(e => e.Count >= users.Length, seconds: 30);
+        Assert.Equal(users, events.Select(e => e.DistinctId));
+        Assert.True(w.Mixpanel.Requests.Count >= 2, $"{w.Mixpanel.Requests.Count} requests");
+        Assert.All(w.Mixpanel.Requests, r => Assert.Equal(200, r.Status));
+    }
+
     static FeedPosition Position(string cursor) =>
         Feed.FeedCursor.TryDecode(cursor, out var c) ? new FeedPosition(c.CommitPosition, c.DistinctId) : throw new ArgumentException(cursor);
 
