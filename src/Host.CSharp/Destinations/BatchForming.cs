@@ -85,7 +85,9 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
             new { destinationId }, tx);
         if (d is null || d.pending >= options.Value.MaxPendingBatches)
             return false;
-        if (d.kind == DestinationKind.Mixpanel && await FormReportsAsync(connection, tx, d, ct))
+        // A mixpanel destination's batches take turns between action reports and changes, so that neither holds up the other.
+        var reportsFirst = d.kind == DestinationKind.Mixpanel && d.next_batch % 2 == 0;
+        if (reportsFirst && await FormReportsAsync(connection, tx, d, ct))
         {
             await tx.CommitAsync(ct);
             return true;
@@ -156,8 +158,9 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                 id = d.destination_id, nextBatch = d.next_batch + (send.Length > 0 ? 1 : 0), replayDone,
                 position = next.CommitPosition, distinctId = next.DistinctId,
             }, tx);
+        var reportsToo = d.kind == DestinationKind.Mixpanel && !reportsFirst && send.Length == 0 && await FormReportsAsync(connection, tx, d, ct);
         await tx.CommitAsync(ct);
-        return replayDone || cutShort || read.Events.Count == d.batch_size;
+        return replayDone || cutShort || reportsToo || read.Events.Count == d.batch_size;
     }
 
     static FeedPosition Position(FeedEvent e) =>

@@ -38,6 +38,24 @@ public sealed class ActionReportTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task Changes_and_action_reports_of_one_project_both_reach_its_mixpanel_destination()
+    {
+        await using var w = await MixpanelWorld.StartAsync(fx);
+        var c = TestCohort.New("actions-and-changes");
+        await w.CreateAsync(c.Project, """{"region": "US", "token": "t"}""");
+
+        await w.Client.PostOkAsync(c.Members("s1", 1, 1, "a", "b"));
+        Assert.Equal(202, (await w.Client.PostApiAsync($"/v1/projects/{c.Project}/actions", Actions(("r1", "a")))).Code);
+        await w.Client.PostOkAsync(c.Add("s2", 1, 1, "c"));
+        await w.Client.PostOkAsync(c.Remove("s2", 1, 1));
+        Assert.Equal(202, (await w.Client.PostApiAsync($"/v1/projects/{c.Project}/actions", Actions(("r2", "c")))).Code);
+
+        var events = await w.Mixpanel.WaitAsync(e => e.Count >= 5);
+        Assert.Equal(["$campaign_delivery:a", "$campaign_delivery:b", "$campaign_delivery:c", "Message sent:a", "Message sent:c"],
+            events.Select(e => $"{e.Event}:{e.DistinctId}").Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Bad_actions_are_refused_with_every_problem_named_and_nothing_is_stored()
     {
         var project = TestCohort.New("bad-actions").Project;
