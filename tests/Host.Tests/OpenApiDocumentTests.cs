@@ -206,6 +206,23 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task A_destinations_kind_region_authentication_and_kinds_are_named_enums()
+    {
+        var doc = await DocumentAsync();
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        string[] Words(string record, string property) =>
+            [.. Property(doc, schemas.GetProperty(record), property).GetProperty("enum").EnumerateArray().Select(e => e.GetString()!).Order()];
+        Assert.Equal(["mixpanel", "webhook"], Words("DestinationView", "kind"));
+        Assert.Equal(["mixpanel", "webhook"], Words("DestinationBody", "kind"));
+        Assert.Equal(["EU", "IN", "US"], Words("MixpanelView", "region"));
+        Assert.Equal(["EU", "IN", "US"], Words("MixpanelBody", "region"));
+        Assert.Equal(["serviceAccount", "token"], Words("MixpanelView", "authentication"));
+        var kinds = Property(doc, schemas.GetProperty("DestinationView"), "kinds").GetProperty("items");
+        Assert.Equal("#/components/schemas/TransitionKind", kinds.GetProperty("$ref").GetString());
+        Assert.DoesNotContain(Names(doc, schemas.GetProperty("MixpanelView")), n => n.Contains("secret", StringComparison.OrdinalIgnoreCase) || n == "token");
+    }
+
+    [Fact]
     public async Task Every_read_operation_and_its_parameters_are_described()
     {
         var doc = await DocumentAsync();
@@ -213,8 +230,9 @@ public sealed class OpenApiDocumentTests(HostFixture fx)
             .Where(path => path.Name.StartsWith("/v1/", StringComparison.Ordinal))
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Name: $"{op.Name} {path.Name}", Operation: op.Value)))
             .ToArray();
-        // Reads with a user's history, the feed and its consumers (11), and destinations with their deliveries (10).
-        Assert.Equal(21, operations.Length);
+        // Reads with a user's history, the feed and its consumers (11), destinations with their deliveries (10),
+        // and action reports (1).
+        Assert.Equal(22, operations.Length);
         foreach (var (name, operation) in operations)
         {
             Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()), name);

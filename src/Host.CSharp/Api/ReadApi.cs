@@ -34,7 +34,8 @@ public static class ReadApi
             .MapFeed()
             .MapConsumers()
             .MapDestinations()
-            .MapDestinationDeliveries();
+            .MapDestinationDeliveries()
+            .MapActionReports();
         return app;
     }
 }

@@ -48,11 +48,12 @@ static class DestinationReplay
         if (!Guid.TryParse(id, out var key) || await store.GetAsync(key, caller.Scope.Projects, ct) is not { } row
             || await deliveries.PageAsync(key, caller.Scope.Projects, null, BatchesRead, ct) is not { } page)
             return Missing(http, id);
-        var destination = row.View();
+        var destination = store.View(row);
         var now = DateTime.UtcNow;
-        // The oldest batch listed, from the start of its first commit: replaying from there sends again what it was sent.
-        var oldest = page.Deliveries.LastOrDefault(b => !b.Replay);
-        var oldestFrom = oldest is not null && FeedCursor.TryDecode(oldest.From, out var first) ? new FeedCursor(first.CommitPosition, "") : (FeedCursor?)null;
+        // The oldest batch of changes listed (a mixpanel destination's batches of action reports have no feed
+        // place), from the start of its first commit: replaying from there sends again what it was sent.
+        var oldest = page.Deliveries.LastOrDefault(b => !b.Replay && b.From is not null);
+        var oldestFrom = oldest?.From is { } text && FeedCursor.TryDecode(text, out var first) ? new FeedCursor(first.CommitPosition, "") : (FeedCursor?)null;
         var path = "/v1/destinations/" + Html.Url(id);
         var scope = destination.CohortIds is { Count: > 0 } cohorts ? "cohorts " + string.Join(", ", cohorts) : "every cohort";
 

@@ -1,6 +1,4 @@
-using CohortSync.Domain.Targeting;
 using Dapper;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace CohortSync.Host.Destinations;
@@ -9,14 +7,10 @@ namespace CohortSync.Host.Destinations;
 /// One attempt at a destination's oldest waiting batch. The batch's row stays locked while the call is under
 /// way, so no other host attempts it at the same time; the attempt's answer is stored with the lock released.
 /// A host that dies mid-call rolls back, and the batch is attempted again, with the same webhook-id and body.
+/// How the call is made and how long a failure waits is the destination's kind's to say.
 /// </summary>
-public sealed class BatchDelivery(
-    NpgsqlDataSource dataSource, DestinationClient client, IOptions<DestinationOptions> options, DestinationMetrics metrics)
+public sealed class BatchDelivery(NpgsqlDataSource dataSource, DestinationKinds kinds, DestinationMetrics metrics)
 {
-    sealed record Claimed(
-        string webhook_id, string body, int attempts, int schedule_step, string url, string secret, string? previous_secret,
-        DateTime? previous_secret_until);
-
     /// <summary>A batch due now that is the oldest waiting one of its destination.</summary>
     public sealed record Due(Guid destination_id, long batch);
 
@@ -58,9 +52,10 @@ public sealed class BatchDelivery(
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         // Still the oldest waiting batch, still due, and not under way on another host.
-        var c = await connection.QuerySingleOrDefaultAsync<Claimed>(
+        var c = await connection.QuerySingleOrDefaultAsync<ClaimedBatch>(
             """
-            SELECT b.webhook_id, b.body, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until
+            SELECT d.kind, b.webhook_id, b.body, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until,
+                   d.mixpanel_region, d.mixpanel_username, d.mixpanel_secret, d.mixpanel_project_id
             FROM delivery_batch b
             JOIN destination d ON d.destination_id = b.destination_id
             WHERE b.destination_id = @destination_id AND b.batch = @batch AND b.state = 'pending' AND b.next_attempt_at <= now()
@@ -72,24 +67,24 @@ public sealed class BatchDelivery(
         if (c is null)
             return false;
 
-        var secrets = c.previous_secret is { } previous && c.previous_secret_until > DateTime.UtcNow ? new[] { c.secret, previous } : [c.secret];
+        var kind = kinds.For(c.kind);
         var started = DateTime.UtcNow;
-        var answer = await client.PostAsync(c.url, c.webhook_id, c.body, secrets, ct);
+        var answer = await kind.AttemptAsync(c, ct);
         metrics.Attempted(answer.Outcome);
 
         var attempt = c.attempts + 1;
         await connection.ExecuteAsync(
             """
-            INSERT INTO delivery_attempt (destination_id, batch, attempt, started_at, latency_ms, status, outcome, error)
-            VALUES (@destination_id, @batch, @attempt, @started, @latency, @status, @outcome, @error)
+            INSERT INTO delivery_attempt (destination_id, batch, attempt, started_at, latency_ms, status, outcome, error, failed_records)
+            VALUES (@destination_id, @batch, @attempt, @started, @latency, @status, @outcome, @error, @failed::jsonb)
             """,
             new
             {
                 due.destination_id, due.batch, attempt, started, latency = (int)answer.Latency.TotalMilliseconds,
-                status = answer.Status, outcome = answer.Outcome, error = answer.Error,
+                status = answer.Status, outcome = answer.Outcome, error = answer.Error, failed = answer.FailedRecords,
             }, tx);
 
-        if (answer.Outcome == DeliveryAnswer.Delivered)
+        if (answer.Done)
         {
             await connection.ExecuteAsync(
                 "UPDATE delivery_batch SET state = 'delivered', attempts = @attempt, delivered_at = now() WHERE destination_id = @destination_id AND batch = @batch",
@@ -106,7 +101,7 @@ public sealed class BatchDelivery(
         }
         else
         {
-            var wait = RetrySchedule.Next(options.Value.RetryDelays, c.schedule_step + 1, Random.Shared.NextDouble(), answer.RetryAfter);
+            var wait = kind.NextWait(c.schedule_step + 1, answer);
             if (wait < TimeSpan.Zero)
                 metrics.GaveUp();
             await connection.ExecuteAsync(
@@ -123,6 +118,6 @@ public sealed class BatchDelivery(
                 new { due.destination_id, due.batch, attempt, seconds = wait.TotalSeconds }, tx);
         }
         await tx.CommitAsync(ct);
-        return answer.Outcome == DeliveryAnswer.Delivered;
+        return answer.Done;
     }
 }

@@ -15,13 +15,17 @@ namespace CohortSync.Host.Destinations;
 /// and are stored together: a crash leaves either all of them or none, so a change is never batched twice
 /// (a replay excepted) nor skipped, and a batch's id and contents exist before its first attempt.
 /// </summary>
-public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, IOptions<DestinationOptions> options)
+public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, DestinationKinds kinds, IOptions<DestinationOptions> options)
 {
     // A class, not a positional record: Dapper matches constructors by exact type, and reads text[] as Array.
     sealed class DestinationRow
     {
         public Guid destination_id { get; init; }
+        public string kind { get; init; } = "";
         public string project_id { get; init; } = "";
+        public string? event_names { get; init; }
+        public string? event_properties { get; init; }
+        public long reports_formed_position { get; init; }
         public string[]? cohort_ids { get; init; }
         public string[] kinds { get; init; } = [];
         public int batch_size { get; init; }
@@ -46,15 +50,16 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
 
     static readonly string Entered = TransitionKind.Entered.ToString();
 
-    /// <summary>Destinations that may have changes to batch: behind the feed's head, or replaying.</summary>
+    /// <summary>Destinations that may have changes to batch (behind the feed's head, or replaying), or action reports.</summary>
     public async Task<IReadOnlyList<Guid>> BehindAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         return [.. await connection.QueryAsync<Guid>(
             """
-            SELECT destination_id FROM destination
+            SELECT destination_id FROM destination d
             WHERE enabled AND state = 'active'
-              AND (replay_position IS NOT NULL OR formed_position <= (SELECT max(commit_position) FROM sync_session))
+              AND (replay_position IS NOT NULL OR formed_position <= (SELECT max(commit_position) FROM sync_session)
+                   OR (kind = 'mixpanel' AND reports_formed_position < (SELECT max(r.position) FROM action_report r WHERE r.project_id = d.project_id)))
             """)];
     }
 
@@ -68,7 +73,8 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
         await using var tx = await connection.BeginTransactionAsync(ct);
         var d = await connection.QuerySingleOrDefaultAsync<DestinationRow>(
             """
-            SELECT d.destination_id, d.project_id, d.cohort_ids, d.kinds, d.batch_size, d.reentry_cooldown_seconds,
+            SELECT d.destination_id, d.kind, d.project_id, d.event_names::text AS event_names, d.event_properties::text AS event_properties,
+                   d.reports_formed_position, d.cohort_ids, d.kinds, d.batch_size, d.reentry_cooldown_seconds,
                    d.formed_position, d.formed_distinct_id, d.replay_position, d.replay_distinct_id,
                    d.replay_end_position, d.replay_end_distinct_id, d.next_batch,
                    (SELECT count(*) FROM delivery_batch b WHERE b.destination_id = d.destination_id AND b.state = 'pending') AS pending
@@ -79,6 +85,13 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
             new { destinationId }, tx);
         if (d is null || d.pending >= options.Value.MaxPendingBatches)
             return false;
+        // A mixpanel destination's batches take turns between action reports and changes, so that neither holds up the other.
+        var reportsFirst = d.kind == DestinationKind.Mixpanel && d.next_batch % 2 == 0;
+        if (reportsFirst && await FormReportsAsync(connection, tx, d, ct))
+        {
+            await tx.CommitAsync(ct);
+            return true;
+        }
 
         var replaying = d.replay_position is not null;
         var from = replaying ? new FeedCursor(d.replay_position!.Value, d.replay_distinct_id!) : new FeedCursor(d.formed_position, d.formed_distinct_id);
@@ -103,20 +116,31 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
             .ToList();
 
         var byPosition = events.ToDictionary(e => e.Position, e => e.Event);
-        IReadOnlyList<Change> send;
-        if (replaying)
-            send = [.. changes.Where(c => d.kinds.Contains(c.Kind.ToString()))];
-        else
-        {
-            var policy = new Policy(d.kinds.Contains("entered"), d.kinds.Contains("exited"),
-                TimeSpan.FromSeconds(d.reentry_cooldown_seconds ?? 0));
-            var plan = Ledger.Plan(policy, await LedgerAsync(connection, tx, d.destination_id, changes), changes);
-            await StoreLedgerAsync(connection, tx, d.destination_id, plan.Ledger);
-            send = plan.Send;
-        }
+        var policy = new Policy(d.kinds.Contains("entered"), d.kinds.Contains("exited"), TimeSpan.FromSeconds(d.reentry_cooldown_seconds ?? 0));
+        LedgerEntry[] ledger = replaying ? [] : await LedgerAsync(connection, tx, d.destination_id, changes);
+        var plan = replaying
+            ? new Plan([.. changes.Where(c => d.kinds.Contains(c.Kind.ToString()))], [])
+            : Ledger.Plan(policy, ledger, changes);
 
-        if (send.Count > 0)
-            await InsertBatchAsync(connection, tx, d, [.. send.Select(c => byPosition[c.Position])], replaying);
+        var cutShort = false;
+        if (plan.Send.Length > 0)
+        {
+            var (body, count) = await BodyAsync(connection, tx, d, [.. plan.Send.Select(c => byPosition[c.Position])], replaying);
+            if (count < plan.Send.Length)
+            {
+                // One request cannot hold them all: the batch ends at its last change, and forming goes on from there.
+                var cut = plan.Send[count - 1].Position;
+                var kept = changes.Where(c => Compare(c.Position, cut) <= 0).ToList();
+                plan = replaying ? new Plan([.. plan.Send.Take(count)], []) : Ledger.Plan(policy, ledger, kept);
+                next = new FeedCursor(cut.CommitPosition, cut.DistinctId);
+                replayDone = replaying && Compare(cut, new FeedPosition(d.replay_end_position!.Value, d.replay_end_distinct_id!)) >= 0;
+                cutShort = true;
+            }
+            await InsertBatchAsync(connection, tx, d, [.. plan.Send.Select(c => byPosition[c.Position])], body, replaying);
+        }
+        if (!replaying)
+            await StoreLedgerAsync(connection, tx, d.destination_id, plan.Ledger);
+        var send = plan.Send;
 
         await connection.ExecuteAsync(
             replaying
@@ -131,11 +155,12 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                 : "UPDATE destination SET next_batch = @nextBatch, formed_position = @position, formed_distinct_id = @distinctId WHERE destination_id = @id",
             new
             {
-                id = d.destination_id, nextBatch = d.next_batch + (send.Count > 0 ? 1 : 0), replayDone,
+                id = d.destination_id, nextBatch = d.next_batch + (send.Length > 0 ? 1 : 0), replayDone,
                 position = next.CommitPosition, distinctId = next.DistinctId,
             }, tx);
+        var reportsToo = d.kind == DestinationKind.Mixpanel && !reportsFirst && send.Length == 0 && await FormReportsAsync(connection, tx, d, ct);
         await tx.CommitAsync(ct);
-        return replayDone || read.Events.Count == d.batch_size;
+        return replayDone || cutShort || reportsToo || read.Events.Count == d.batch_size;
     }
 
     static FeedPosition Position(FeedEvent e) =>
@@ -189,29 +214,34 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
             }, tx);
     }
 
-    static async Task InsertBatchAsync(
+    /// <summary>The batch's body as the destination's kind writes it, and how many of the changes it holds.</summary>
+    async Task<(string Body, int Count)> BodyAsync(
         NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FeedEvent> send, bool replay)
     {
         var cohortIds = send.Select(e => e.CohortId).Distinct().ToArray();
-        var userIds = send.Select(e => e.DistinctId).Distinct().ToArray();
         var names = (await connection.QueryAsync<CohortRow>(
                 "SELECT cohort_id, name FROM cohort WHERE project_id = @project AND cohort_id = ANY(@cohortIds)",
                 new { project = d.project_id, cohortIds }, tx))
             .ToDictionary(r => r.cohort_id, r => r.name, StringComparer.Ordinal);
-        var profiles = (await connection.QueryAsync<ProfileRow>(
-                """
-                SELECT distinct_id, email, first_name, last_name, phone_number, properties::text AS properties, updated_at
-                FROM user_profile WHERE project_id = @project AND distinct_id = ANY(@userIds)
-                """,
-                new { project = d.project_id, userIds }, tx))
-            .ToDictionary(r => r.distinct_id, r => ProfileView.From(new ProfileView.Row(
-                r.email, r.first_name, r.last_name, r.phone_number, r.properties, r.updated_at)), StringComparer.Ordinal);
+        // Only a webhook is sent profiles.
+        var profiles = d.kind != DestinationKind.Webhook
+            ? new Dictionary<string, ProfileView>()
+            : (await connection.QueryAsync<ProfileRow>(
+                    """
+                    SELECT distinct_id, email, first_name, last_name, phone_number, properties::text AS properties, updated_at
+                    FROM user_profile WHERE project_id = @project AND distinct_id = ANY(@userIds)
+                    """,
+                    new { project = d.project_id, userIds = send.Select(e => e.DistinctId).Distinct().ToArray() }, tx))
+                .ToDictionary(r => r.distinct_id, r => ProfileView.From(new ProfileView.Row(
+                    r.email, r.first_name, r.last_name, r.phone_number, r.properties, r.updated_at)), StringComparer.Ordinal);
+        var source = new BatchSource(d.destination_id, d.project_id, names, profiles,
+            d.event_names is null ? null : JsonSerializer.Deserialize<MixpanelEventNames>(d.event_names, JsonSerializerOptions.Web), d.event_properties);
+        return kinds.For(d.kind).ChangesBody(source, send, replay);
+    }
 
-        var body = JsonSerializer.Serialize(
-            new DeliveryBody(DeliveryBody.ChangesType, replay, [.. send.Select(e => new DeliveredChange(
-                e.Cursor, e.ProjectId, new DeliveredCohort(e.CohortId, names.GetValueOrDefault(e.CohortId)),
-                new DeliveredUser(e.DistinctId, profiles.GetValueOrDefault(e.DistinctId)), e.Kind, e.SessionId, e.RecordedAt))]),
-            JsonSerializerOptions.Web);
+    static async Task InsertBatchAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FeedEvent> send, string body, bool replay)
+    {
         var first = Position(send[0]);
         var last = Position(send[^1]);
         await connection.ExecuteAsync(
@@ -226,5 +256,39 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                 firstPosition = first.CommitPosition, firstId = first.DistinctId, lastPosition = last.CommitPosition, lastId = last.DistinctId,
                 oldest = send.Min(e => e.RecordedAt), replay,
             }, tx);
+    }
+
+    /// <summary>
+    /// Forms a batch of the project's action reports the destination has not had yet; false when there are none.
+    /// Reports are forwarded as they are: the targeted-once ledger is for changes.
+    /// </summary>
+    async Task<bool> FormReportsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, CancellationToken ct)
+    {
+        var reports = (await connection.QueryAsync<ActionReport>(
+            """
+            SELECT project_id AS ProjectId, report_id AS ReportId, distinct_id AS DistinctId, event AS Event, occurred_at AS OccurredAt,
+                   properties::text AS PropertiesJson, position AS Position, received_at AS ReceivedAt
+            FROM action_report
+            WHERE project_id = @project AND position > @after
+            ORDER BY position
+            LIMIT @take
+            """,
+            new { project = d.project_id, after = d.reports_formed_position, take = d.batch_size }, tx)).ToList();
+        if (reports.Count == 0)
+            return false;
+        var (body, count) = MixpanelEvents.Body([.. reports.Select(MixpanelEvents.ForReport)]);
+        var sent = reports.Take(count).ToList();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO delivery_batch (destination_id, batch, webhook_id, body, change_count, first_report, last_report, oldest_change_at, replay)
+            VALUES (@id, @batch, @webhookId, @body, @count, @first, @last, @oldest, false);
+            UPDATE destination SET next_batch = @batch + 1, reports_formed_position = @last WHERE destination_id = @id;
+            """,
+            new
+            {
+                id = d.destination_id, batch = d.next_batch, webhookId = $"msg_{Guid.NewGuid():N}", body, count,
+                first = sent[0].Position, last = sent[^1].Position, oldest = sent.Min(r => r.ReceivedAt),
+            }, tx);
+        return true;
     }
 }

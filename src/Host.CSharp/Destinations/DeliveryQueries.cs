@@ -1,3 +1,4 @@
+using System.Text.Json;
 using CohortSync.Host.Feed;
 using Dapper;
 using Npgsql;
@@ -10,10 +11,10 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
     sealed record Status(string state, bool enabled, long formed_position, string formed_distinct_id, long pending, double lag_seconds);
 
     sealed record BatchRow(
-        long batch, string webhook_id, bool replay, int change_count, long first_position, string first_distinct_id,
-        long last_position, string last_distinct_id, string state, int attempts, DateTime next_attempt_at, DateTime formed_at, DateTime? delivered_at);
+        long batch, string webhook_id, bool replay, int change_count, long? first_position, string? first_distinct_id,
+        long? last_position, string? last_distinct_id, string state, int attempts, DateTime next_attempt_at, DateTime formed_at, DateTime? delivered_at);
 
-    sealed record AttemptRow(long batch, int attempt, DateTime started_at, int latency_ms, int? status, string outcome, string? error);
+    sealed record AttemptRow(long batch, int attempt, DateTime started_at, int latency_ms, int? status, string outcome, string? error, string? failed_records);
 
     const int AttemptsShown = 10;
 
@@ -46,7 +47,7 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
             new { id, before, take })).ToList();
         var attempts = (await connection.QueryAsync<AttemptRow>(
                 """
-                SELECT a.batch, a.attempt, a.started_at, a.latency_ms, a.status, a.outcome, a.error
+                SELECT a.batch, a.attempt, a.started_at, a.latency_ms, a.status, a.outcome, a.error, a.failed_records::text AS failed_records
                 FROM unnest(@batches::bigint[]) AS k(batch)
                 CROSS JOIN LATERAL (SELECT * FROM delivery_attempt a
                                     WHERE a.destination_id = @id AND a.batch = k.batch
@@ -57,10 +58,12 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
 
         var waiting = status.enabled && status.state == "active";
         var deliveries = batches.Select(b => new DeliveryView(
-            b.batch, b.webhook_id, b.replay, b.change_count,
-            new FeedCursor(b.first_position, b.first_distinct_id).Encode(), new FeedCursor(b.last_position, b.last_distinct_id).Encode(),
+            b.batch, b.webhook_id, b.replay, b.first_position is null ? "actions" : "changes", b.change_count,
+            b.first_position is { } first ? new FeedCursor(first, b.first_distinct_id!).Encode() : null,
+            b.last_position is { } last ? new FeedCursor(last, b.last_distinct_id!).Encode() : null,
             b.state, b.attempts, b.state == "pending" && waiting ? b.next_attempt_at : null, b.formed_at, b.delivered_at,
-            [.. attempts[b.batch].Select(a => new AttemptView(a.attempt, a.started_at, a.latency_ms, a.status, a.outcome, a.error))])).ToList();
+            [.. attempts[b.batch].Select(a => new AttemptView(a.attempt, a.started_at, a.latency_ms, a.status, a.outcome, a.error,
+                a.failed_records is null ? null : JsonDocument.Parse(a.failed_records).RootElement.Clone()))])).ToList();
         var state = status.enabled ? status.state : status.state == "gone" ? "gone" : "disabled";
         return new DeliveriesPage(
             id.ToString(), state, (int)status.pending, Math.Max(0, status.lag_seconds),

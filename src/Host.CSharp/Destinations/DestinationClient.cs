@@ -9,13 +9,18 @@ namespace CohortSync.Host.Destinations;
 
 /// <summary>
 /// How one attempt ended: <c>Outcome</c> is delivered (a 2xx), gone (410), failed (any other status, 3xx
-/// included: redirects are not followed), timeout, unreachable or refused (the address guard).
-/// <c>RetryAfter</c> is what a 429 or 503 asked for (negative: nothing).
+/// included: redirects are not followed), timeout, unreachable or refused (the address guard); for Mixpanel's
+/// <c>/import</c> also partial (a 400: the valid events were ingested, <c>FailedRecords</c> the JSON of the
+/// others) and unauthorized (401 or 403). <c>RetryAfter</c> is what a 429 or 503 asked for (negative: nothing).
 /// </summary>
-public sealed record DeliveryAnswer(int? Status, string Outcome, string? Error, TimeSpan RetryAfter, TimeSpan Latency)
+public sealed record DeliveryAnswer(int? Status, string Outcome, string? Error, TimeSpan RetryAfter, TimeSpan Latency, string? FailedRecords = null)
 {
-    public const string Delivered = "delivered", Gone = "gone", Failed = "failed", Timeout = "timeout", Unreachable = "unreachable", Refused = "refused";
-    public static readonly string[] Outcomes = [Delivered, Gone, Failed, Timeout, Unreachable, Refused];
+    public const string Delivered = "delivered", Gone = "gone", Failed = "failed", Timeout = "timeout", Unreachable = "unreachable", Refused = "refused",
+        Partial = "partial", Unauthorized = "unauthorized";
+    public static readonly string[] Outcomes = [Delivered, Gone, Failed, Timeout, Unreachable, Refused, Partial, Unauthorized];
+
+    /// <summary>The batch is done: every event was taken, or those refused never will be.</summary>
+    public bool Done => Outcome is Delivered or Partial;
 }
 
 /// <summary>POSTs batches with the Standard Webhooks headers. A destination gets no say over where the call goes.</summary>
@@ -70,7 +75,7 @@ public sealed class DestinationClient : IDisposable
         }
     }
 
-    static TimeSpan RetryAfter(RetryConditionHeaderValue? value) =>
+    internal static TimeSpan RetryAfter(RetryConditionHeaderValue? value) =>
         value?.Delta is { } delta ? delta
         : value?.Date is { } date ? (date - DateTimeOffset.UtcNow) is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero
         : TimeSpan.FromTicks(-1);

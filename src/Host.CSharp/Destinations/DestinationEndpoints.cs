@@ -72,7 +72,7 @@ public static class DestinationEndpoints
     static async Task<Results<Ok<DestinationView>, NotFound<ProblemBody>>> GetAsync(
         [Description(IdText)] string id, DestinationStore store, ApiCaller caller, CancellationToken ct) =>
         Guid.TryParse(id, out var key) && await store.GetAsync(key, caller.Scope.Projects, ct) is { } row
-            ? TypedResults.Ok(row.View())
+            ? TypedResults.Ok(store.View(row))
             : Missing(id);
 
     static async Task<Results<Ok<DestinationView>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> UpdateAsync(
@@ -108,11 +108,15 @@ public static class DestinationEndpoints
         [Description(IdText)] string id, DestinationStore store, ApiCaller caller, CancellationToken ct) =>
         Guid.TryParse(id, out var key) && await store.DeleteAsync(key, caller.Scope.Projects, ct) ? TypedResults.NoContent() : Missing(id);
 
-    static async Task<Results<Ok<RotatedSecret>, NotFound<ProblemBody>>> RotateAsync(
-        [Description(IdText)] string id, DestinationStore store, ApiCaller caller, CancellationToken ct) =>
-        Guid.TryParse(id, out var key) && await store.RotateSecretAsync(key, caller.Scope.Projects, ct) is { } rotated
-            ? TypedResults.Ok(rotated)
-            : Missing(id);
+    static async Task<Results<Ok<RotatedSecret>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> RotateAsync(
+        [Description(IdText)] string id, DestinationStore store, ApiCaller caller, CancellationToken ct)
+    {
+        if (!Guid.TryParse(id, out var key) || await store.GetAsync(key, caller.Scope.Projects, ct) is not { } row)
+            return Missing(id);
+        if (row.kind != DestinationKind.Webhook)
+            return TypedResults.BadRequest(new ProblemBody("a mixpanel destination has no signing secret: change its credentials with PATCH"));
+        return await store.RotateSecretAsync(key, caller.Scope.Projects, ct) is { } rotated ? TypedResults.Ok(rotated) : Missing(id);
+    }
 
     static async Task<Results<Accepted<ReplayView>, NotFound<ProblemBody>, BadRequest<ProblemBody>>> ReplayAsync(
         [Description(IdText)] string id, HttpRequest request, DestinationStore store, ApiCaller caller, CancellationToken ct)

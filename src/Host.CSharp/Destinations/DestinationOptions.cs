@@ -43,17 +43,23 @@ public sealed class DestinationOptions
     /// <summary>With <see cref="RefusePrivateNetworks"/>: still allows loopback (for tests and a local sink).</summary>
     public bool AllowLoopback { get; set; } = true;
 
+    /// <summary>Where mixpanel destinations send their events.</summary>
+    public MixpanelOptions Mixpanel { get; set; } = new();
+
     internal TimeSpan[] RetryDelays =>
         RetryDelaysSeconds.Count == 0
             ? Domain.Targeting.RetrySchedule.Standard
             : [.. RetryDelaysSeconds.Select(TimeSpan.FromSeconds)];
 }
 
-/// <summary>A retry schedule must start somewhere and never wait a negative time.</summary>
+/// <summary>A retry schedule must never wait a negative time, and every region needs an ingestion host.</summary>
 public sealed class DestinationOptionsValidator : IValidateOptions<DestinationOptions>
 {
-    public ValidateOptionsResult Validate(string? name, DestinationOptions options) =>
-        options.RetryDelaysSeconds.Any(d => d < 0 || d > 7 * 24 * 3600)
-            ? ValidateOptionsResult.Fail("Destinations:RetryDelaysSeconds must be seconds from 0 to 604800")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, DestinationOptions options)
+    {
+        var problems = options.Mixpanel.Problems().ToList();
+        if (options.RetryDelaysSeconds.Any(d => d < 0 || d > 7 * 24 * 3600))
+            problems.Add("Destinations:RetryDelaysSeconds must be seconds from 0 to 604800");
+        return problems.Count > 0 ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
+    }
 }

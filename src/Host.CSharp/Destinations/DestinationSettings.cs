@@ -3,9 +3,20 @@ using CohortSync.Host.Api;
 
 namespace CohortSync.Host.Destinations;
 
-/// <summary>A destination's settings, checked: what the store writes.</summary>
+/// <summary>
+/// A destination's settings, checked: what the store writes. <c>Kind</c> webhook has a <c>Url</c>; kind mixpanel
+/// has <c>Mixpanel</c> instead.
+/// </summary>
 public sealed record DestinationSettings(
-    string Url, string ProjectId, string[]? CohortIds, string[] Kinds, int BatchSize, bool Enabled, int? ReentryCooldownSeconds);
+    string Kind, string? Url, string ProjectId, string[]? CohortIds, string[] Kinds, int BatchSize, bool Enabled, int? ReentryCooldownSeconds,
+    MixpanelSettings? Mixpanel);
+
+/// <summary>The kinds of destination: a signed webhook, or Mixpanel's <c>/import</c>.</summary>
+public static class DestinationKind
+{
+    public const string Webhook = "webhook", Mixpanel = "mixpanel";
+    public static readonly string[] All = [Webhook, Mixpanel];
+}
 
 /// <summary>
 /// Reads and checks a create or change body. A change keeps what it leaves out, so the body is read as a
@@ -14,6 +25,8 @@ public sealed record DestinationSettings(
 static class DestinationSettingsReader
 {
     public const int MaxUrlLength = 2048;
+    public const int MaxWebhookBatch = 1000;
+    public const int MaxMixpanelBatch = 2000;
     public const int MaxCohorts = 1000;
     public const int MaxCooldownSeconds = 365 * 24 * 3600;
     static readonly string[] AllKinds = ["entered", "exited"];
@@ -35,6 +48,16 @@ static class DestinationSettingsReader
             return (null, "the body must be a JSON object");
 
         var problems = new List<string>();
+        var kind = Text(root, "kind", problems);
+        if (current is not null && kind is not null && kind != current.Kind)
+            problems.Add("kind cannot change: create another destination");
+        kind ??= current?.Kind ?? DestinationKind.Webhook;
+        if (!DestinationKind.All.Contains(kind))
+        {
+            problems.Add("kind must be webhook or mixpanel");
+            kind = DestinationKind.Webhook;
+        }
+        var mixpanel = kind == DestinationKind.Mixpanel;
         var url = Text(root, "url", problems) ?? current?.Url;
         var projectId = Text(root, "projectId", problems);
         if (current is not null && projectId is not null && projectId != current.ProjectId)
@@ -42,17 +65,29 @@ static class DestinationSettingsReader
         projectId ??= current?.ProjectId;
         var cohortIds = root.TryGetProperty("cohortIds", out var cohorts) ? TextList(cohorts, "cohortIds", problems, nullable: true) : current?.CohortIds;
         var kinds = root.TryGetProperty("kinds", out var k) ? TextList(k, "kinds", problems, nullable: false) : current?.Kinds ?? AllKinds;
-        var batchSize = Number(root, "batchSize", problems) ?? current?.BatchSize ?? 100;
+        var batchSize = Number(root, "batchSize", problems) ?? current?.BatchSize ?? (mixpanel ? MaxMixpanelBatch : 100);
         var enabled = Flag(root, "enabled", problems) ?? current?.Enabled ?? true;
         var cooldown = root.TryGetProperty("reentryCooldownSeconds", out var c) && c.ValueKind == JsonValueKind.Null
             ? null
             : Number(root, "reentryCooldownSeconds", problems) ?? current?.ReentryCooldownSeconds;
 
-        if (url is null)
-            problems.Add("url is required");
-        else if (url.Length > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri)
-                 || uri.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(uri.UserInfo))
-            problems.Add($"url must be an absolute http or https URL without credentials, at most {MaxUrlLength} characters");
+        MixpanelSettings? mixpanelSettings = null;
+        if (mixpanel)
+        {
+            if (url is not null)
+                problems.Add("url: a mixpanel destination has none (its region chooses where events go)");
+            mixpanelSettings = MixpanelSettingsReader.Read(root, current?.Mixpanel, projectId, problems);
+        }
+        else
+        {
+            if (root.TryGetProperty("mixpanel", out _))
+                problems.Add("mixpanel: only a destination of kind mixpanel has these settings");
+            if (url is null)
+                problems.Add("url is required");
+            else if (url.Length > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri)
+                     || uri.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(uri.UserInfo))
+                problems.Add($"url must be an absolute http or https URL without credentials, at most {MaxUrlLength} characters");
+        }
         if (projectId is null)
             problems.Add("projectId is required");
         else if (projectId.Length == 0 || !Cursor.IsStorable(projectId))
@@ -61,24 +96,25 @@ static class DestinationSettingsReader
             problems.Add($"cohortIds must be null (every cohort) or 1 to {MaxCohorts} cohort ids");
         if (kinds is not null && (kinds.Length == 0 || kinds.Any(x => !AllKinds.Contains(x))))
             problems.Add("kinds must list entered, exited or both");
-        if (batchSize is < 1 or > 1000)
-            problems.Add("batchSize must be from 1 to 1000");
+        var maxBatch = mixpanel ? MaxMixpanelBatch : MaxWebhookBatch;
+        if (batchSize < 1 || batchSize > maxBatch)
+            problems.Add($"batchSize must be from 1 to {maxBatch}{(mixpanel ? " for a mixpanel destination" : "")}");
         if (cooldown is < 1 or > MaxCooldownSeconds)
             problems.Add($"reentryCooldownSeconds must be null (none) or from 1 to {MaxCooldownSeconds}");
 
         return problems.Count > 0
             ? (null, string.Join("; ", problems))
-            : (new DestinationSettings(url!, projectId!, cohortIds?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
-                AllKinds.Where(kinds!.Contains).ToArray(), batchSize, enabled, cooldown), null);
+            : (new DestinationSettings(kind, url, projectId!, cohortIds?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
+                AllKinds.Where(kinds!.Contains).ToArray(), batchSize, enabled, cooldown, mixpanelSettings), null);
     }
 
-    static string? Text(JsonElement root, string name, List<string> problems)
+    internal static string? Text(JsonElement root, string name, List<string> problems, string? path = null)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
             return null;
         if (value.ValueKind == JsonValueKind.String)
             return value.GetString();
-        problems.Add($"{name} must be a string");
+        problems.Add($"{path ?? name} must be a string");
         return null;
     }
 

@@ -16,6 +16,11 @@ public static class Destinations
         services.AddSingleton<DeliveryQueries>();
         services.AddSingleton<DestinationMetrics>();
         services.AddSingleton<DestinationClient>();
+        services.AddSingleton<MixpanelImportClient>();
+        services.AddSingleton<WebhookKind>();
+        services.AddSingleton<MixpanelKind>();
+        services.AddSingleton<DestinationKinds>();
+        services.AddSingleton<ActionReportStore>();
         services.AddSingleton<BatchForming>();
         services.AddSingleton<BatchDelivery>();
         services.AddHostedService<DeliveryWorker>();

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using CohortSync.Domain;
 using CohortSync.Host.Cohorts;
+using CohortSync.Host.Destinations;
 using CohortSync.Host.Feed;
 using CohortSync.Host.Observability;
 using CohortSync.Host.Rejections;
@@ -24,6 +25,12 @@ sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransf
     const string SessionStateSchema = "SessionState";
     const string RejectionReasonSchema = "RejectionReason";
     const string MemberPropertiesSchema = "MemberProperties";
+    const string DestinationKindSchema = "DestinationKind";
+    const string MixpanelRegionSchema = "MixpanelRegion";
+    const string MixpanelAuthenticationSchema = "MixpanelAuthentication";
+    const string EventPropertiesSchema = "EventProperties";
+    const string FailedRecordsSchema = "FailedRecords";
+    const string ActionTimeSchema = "ActionTime";
 
     /// <summary>The component the webhook body's C# enum already gives the actions.</summary>
     const string ActionSchema = nameof(CohortSyncAction);
@@ -39,6 +46,23 @@ sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransf
         (typeof(RejectionView), "reason", RejectionReasonSchema),
         (typeof(MemberView), "properties", MemberPropertiesSchema),
         (typeof(ProfileView), "properties", MemberPropertiesSchema),
+        (typeof(DestinationView), "kind", DestinationKindSchema),
+        (typeof(DestinationBody), "kind", DestinationKindSchema),
+        (typeof(MixpanelView), "region", MixpanelRegionSchema),
+        (typeof(MixpanelBody), "region", MixpanelRegionSchema),
+        (typeof(MixpanelView), "authentication", MixpanelAuthenticationSchema),
+        (typeof(MixpanelView), "properties", EventPropertiesSchema),
+        (typeof(MixpanelBody), "properties", EventPropertiesSchema),
+        (typeof(ReportedAction), "properties", EventPropertiesSchema),
+        (typeof(ReportedAction), "time", ActionTimeSchema),
+        (typeof(AttemptView), "failedRecords", FailedRecordsSchema),
+    ];
+
+    /// <summary>Lists whose items are one of the named words.</summary>
+    static readonly (Type Record, string Property, string Schema)[] ListUses =
+    [
+        (typeof(DestinationView), "kinds", TransitionKindSchema),
+        (typeof(DestinationBody), "kinds", TransitionKindSchema),
     ];
 
     static Dictionary<string, OpenApiSchema> Components() => new()
@@ -55,6 +79,42 @@ sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransf
         [RejectionReasonSchema] = Words(
             "Why the webhook refused a request.",
             ServiceMetrics.RejectionReasons),
+        [DestinationKindSchema] = Words(
+            "webhook: signed batches of changes POSTed to a URL; mixpanel: one event per change sent to Mixpanel's /import.",
+            DestinationKind.All),
+        [MixpanelRegionSchema] = Words(
+            "The Mixpanel data residency region whose ingestion host a mixpanel destination sends to: US, EU or IN (India).",
+            MixpanelRegion.All),
+        [MixpanelAuthenticationSchema] = Words(
+            "token: the project token as the Basic user; serviceAccount: a service account's username and secret, with project_id.",
+            MixpanelAuthentication.All),
+        [EventPropertiesSchema] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            AdditionalProperties = new OpenApiSchema(),
+            Description = "An event's own properties, as Mixpanel takes them: fewer than 200, objects nested at most 3 deep; not the ones CohortSync sets (time, distinct_id, $insert_id, token, $source, cohort_id, cohort_name, cohort_change).",
+        },
+        [ActionTimeSchema] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String | JsonSchemaType.Integer,
+            Description = "When the action happened: ISO 8601 with an offset, or Unix milliseconds; after 1971-01-01 and at most an hour from now.",
+        },
+        [FailedRecordsSchema] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array | JsonSchemaType.Null,
+            Description = "The events Mixpanel refused in a 400 (the others were ingested), as it named them; null for any other answer.",
+            Items = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["index"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Description = "The event's place in the batch, from 0." },
+                    ["insert_id"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The event's $insert_id." },
+                    ["field"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The field refused." },
+                    ["message"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Why." },
+                },
+            },
+        },
         [MemberPropertiesSchema] = new OpenApiSchema
         {
             Type = JsonSchemaType.Object,
@@ -76,6 +136,14 @@ sealed class NamedSchemas : IOpenApiDocumentTransformer, IOpenApiOperationTransf
                 || owner is not OpenApiSchema { Properties: { } properties } || !properties.ContainsKey(property))
                 throw new InvalidOperationException($"the OpenAPI document has no property {property} of {record.Name}");
             properties[property] = new OpenApiSchemaReference(schema, document);
+        }
+        foreach (var (record, property, schema) in ListUses)
+        {
+            if (!document.Components.Schemas.TryGetValue(record.Name, out var owner)
+                || owner is not OpenApiSchema { Properties: { } properties } || !properties.TryGetValue(property, out var list)
+                || list is not OpenApiSchema { Items: not null } array)
+                throw new InvalidOperationException($"the OpenAPI document has no list {property} of {record.Name}");
+            array.Items = new OpenApiSchemaReference(schema, document);
         }
         return Task.CompletedTask;
     }

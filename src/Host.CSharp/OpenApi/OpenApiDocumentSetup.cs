@@ -16,9 +16,9 @@ public static class OpenApiDocumentSetup
     public static IServiceCollection AddCohortSyncOpenApi(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
-            // A member's properties get a named schema of their own (NamedSchemas), not JsonElement's "anything".
+            // A member's or an event's properties get a named schema of their own (NamedSchemas), not JsonElement's "anything".
             options.CreateSchemaReferenceId = type =>
-                type.Type == typeof(JsonElement) ? null : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
+                (Nullable.GetUnderlyingType(type.Type) ?? type.Type) == typeof(JsonElement) ? null : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo
