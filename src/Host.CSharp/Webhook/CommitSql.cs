@@ -172,6 +172,18 @@ static class CommitSql
         WHERE NOT EXISTS (SELECT 1 FROM user_profile t WHERE t.project_id = @project AND t.distinct_id = l.distinct_id)
         """;
 
+    // A project with no profiles yet (its first sync) has none to update or to check new ones against: its
+    // profiles are inserted without reading any, which the per-project lock keeps true until this commit ends.
+    const string ProjectHasProfiles = "SELECT EXISTS (SELECT 1 FROM user_profile WHERE project_id = @project)";
+
+    const string InsertFirstProfiles = """
+        WITH latest AS ({0}
+        )
+        INSERT INTO user_profile (project_id, distinct_id, email, first_name, last_name, phone_number, properties, updated_at)
+        SELECT @project, l.distinct_id, l.email, l.first_name, l.last_name, l.phone_number, l.properties, now()
+        FROM latest l
+        """;
+
     // When no user appears twice in the session (the usual case) there is nothing to choose between, and
     // the sort that chooses (a million wide rows) is skipped.
     static readonly string ProfilesOfDistinctMembers = string.Format(SessionProfiles, "", "");
@@ -238,7 +250,10 @@ static class CommitSql
         var wholeProfiles = large && (profilesStored < 0 || profilesStored <= 4 * staged);
         await connection.ExecuteAsync(wholeProfiles ? Whole : Probes, transaction: tx);
         var profiles = counts.distinct_members == staged ? ProfilesOfDistinctMembers : LatestProfiles;
-        foreach (var statement in new[] { UpdateProfiles, InsertProfiles })
+        var statements = await connection.ExecuteScalarAsync<bool>(ProjectHasProfiles, new { project = project.Value }, tx)
+            ? new[] { UpdateProfiles, InsertProfiles }
+            : [InsertFirstProfiles];
+        foreach (var statement in statements)
             await connection.ExecuteAsync(string.Format(statement, profiles), new { project = project.Value, session }, tx, commandTimeout: 0);
 
         await connection.ExecuteAsync(
