@@ -57,7 +57,7 @@ static class CommitSql
     // the membership as it was before the statement, so nothing can conflict, and a speculative insert
     // costs about twice a plain one.
     static readonly string Full = $"""
-        WITH RECURSIVE incoming AS MATERIALIZED ({StagedIds} '{StorageNames.Members}'
+        WITH incoming AS MATERIALIZED ({StagedIds} '{StorageNames.Members}'
         ), exited AS (
             DELETE FROM membership m
             WHERE m.cohort_key = @cohort
@@ -75,7 +75,7 @@ static class CommitSql
 
     // Diff: membership becomes (current ∪ added) − removed; a user in both lists ends absent.
     static readonly string Diff = $"""
-        WITH RECURSIVE added AS MATERIALIZED ({StagedIds} '{StorageNames.AddMembers}'
+        WITH added AS MATERIALIZED ({StagedIds} '{StorageNames.AddMembers}'
         ), removed AS MATERIALIZED ({StagedIds} '{StorageNames.RemoveMembers}'
         ), exited AS (
             DELETE FROM membership m USING removed r
@@ -94,32 +94,19 @@ static class CommitSql
 
     // Both end the same way: the real changes, in distinct-id order (the feed's order within a commit),
     // recorded in chunks of up to 1,000 (one row each). A user is never both entered and exited.
-    // The changes are sorted once, into one pair of arrays (an aggregate over a sorted subquery, with nothing
-    // between them, reads it in order), which is then cut into chunks: numbering and grouping a million rows
-    // would sort them twice more. A slice walks its array from the start, so a piece is cut into 16 smaller
-    // ones until each is a chunk (the statement's WITH is RECURSIVE for this): the walks then cost a few passes
-    // over the changes at any size.
     static readonly string RecordTransitions = $"""
         , changed AS (
             SELECT distinct_id, '{StorageNames.Exited}' AS kind FROM exited
             UNION ALL
             SELECT distinct_id, '{StorageNames.Entered}' AS kind FROM entered
-        ), ordered AS (
-            SELECT array_agg(distinct_id) AS ids, array_agg(kind) AS kinds
-            FROM (SELECT distinct_id, kind FROM changed ORDER BY distinct_id) c
-        ), pieces (first, ids, kinds) AS (
-            SELECT 0, ids, kinds FROM ordered WHERE ids IS NOT NULL
-            UNION ALL
-            SELECT p.first + s * w.width, p.ids[s * w.width + 1 : (s + 1) * w.width], p.kinds[s * w.width + 1 : (s + 1) * w.width]
-            FROM pieces p
-            CROSS JOIN LATERAL (SELECT 1000 * ((cardinality(p.ids) + 15999) / 16000) AS width) w
-            CROSS JOIN LATERAL generate_series(0, (cardinality(p.ids) - 1) / w.width) s
-            WHERE cardinality(p.ids) > 1000
+        ), chunked AS (
+            SELECT distinct_id, kind, (row_number() OVER (ORDER BY distinct_id) - 1) / 1000 AS chunk FROM changed
         ), recorded AS (
             INSERT INTO transition_chunk (session_key, chunk, cohort_key, last_id, distinct_ids, kinds)
-            SELECT @session, first / 1000, @cohort, ids[cardinality(ids)], ids, kinds
-            FROM pieces
-            WHERE cardinality(ids) <= 1000
+            SELECT @session, chunk, @cohort, max(distinct_id),
+                   array_agg(distinct_id ORDER BY distinct_id), array_agg(kind ORDER BY distinct_id)
+            FROM chunked
+            GROUP BY chunk
         )
         SELECT (SELECT count(*) FROM entered) AS entered,
                (SELECT count(*) FROM exited) AS exited,
@@ -210,8 +197,8 @@ static class CommitSql
     /// describe the tables as they were, and a diff planned on them (the 10,000-change diff right after the first
     /// 1M commit, measured) scanned the whole cohort once per change: minutes instead of 0.2 s. ANALYZE samples
     /// 30,000 rows whatever the size and blocks no writer. Only the columns a commit joins on are analyzed: the
-    /// committer takes the next session only after this, and the profiles' other columns (properties above all)
-    /// cost twice as much again; autovacuum still analyzes every column later, as such a partial ANALYZE leaves
+    /// committer takes the next session only after this, and every column (the profiles' properties above all)
+    /// costs twice as much; autovacuum still analyzes every column later, as such a partial ANALYZE leaves
     /// the tables' change counts as they were. It gives up rather than wait (1 s for its lock, 60 s in all); then,
     /// or if it fails (or the database role does not own the tables, when PostgreSQL skips it), the commit stands
     /// and autovacuum does it later.
