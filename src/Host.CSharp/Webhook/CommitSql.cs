@@ -236,13 +236,16 @@ static class CommitSql
         var counts = await connection.QuerySingleAsync<Counts>(membership, new { cohort, session }, tx, commandTimeout: 0);
 
         await connection.ExecuteAsync(LockProjectProfiles, new { lockClass = ProfileLockClass, project = project.Value }, tx, commandTimeout: 0);
+        // Probed through the index: with sequential scans allowed, the planner reads the table until the first of a
+        // project's profiles, all of it when they come last.
+        await connection.ExecuteAsync(Probes, transaction: tx);
+        var statements = await connection.ExecuteScalarAsync<bool>(ProjectHasProfiles, new { project = project.Value }, tx)
+            ? new[] { UpdateProfiles, InsertProfiles }
+            : [InsertFirstProfiles];
         var profilesStored = large ? await connection.ExecuteScalarAsync<long>(ProfilesCounted, transaction: tx) : 0;
         var wholeProfiles = large && (profilesStored < 0 || profilesStored <= 4 * staged);
         await connection.ExecuteAsync(wholeProfiles ? Whole : Probes, transaction: tx);
         var profiles = counts.distinct_members == staged ? ProfilesOfDistinctMembers : LatestProfiles;
-        var statements = await connection.ExecuteScalarAsync<bool>(ProjectHasProfiles, new { project = project.Value }, tx)
-            ? new[] { UpdateProfiles, InsertProfiles }
-            : [InsertFirstProfiles];
         foreach (var statement in statements)
             await connection.ExecuteAsync(string.Format(statement, profiles), new { project = project.Value, session }, tx, commandTimeout: 0);
 
