@@ -159,6 +159,18 @@ static class CommitSql
         WHERE NOT EXISTS (SELECT 1 FROM user_profile t WHERE t.project_id = @project AND t.distinct_id = l.distinct_id)
         """;
 
+    // A project with no profiles yet (its first sync) has none to update or to check new ones against: its
+    // profiles are inserted without reading any, which the per-project lock keeps true until this commit ends.
+    const string ProjectHasProfiles = "SELECT EXISTS (SELECT 1 FROM user_profile WHERE project_id = @project)";
+
+    const string InsertFirstProfiles = """
+        WITH latest AS ({0}
+        )
+        INSERT INTO user_profile (project_id, distinct_id, email, first_name, last_name, phone_number, properties, updated_at)
+        SELECT @project, l.distinct_id, l.email, l.first_name, l.last_name, l.phone_number, l.properties, now()
+        FROM latest l
+        """;
+
     // When no user appears twice in the session (the usual case) there is nothing to choose between, and
     // the sort that chooses (a million wide rows) is skipped.
     static readonly string ProfilesOfDistinctMembers = string.Format(SessionProfiles, "", "");
@@ -184,9 +196,12 @@ static class CommitSql
     /// membership and profiles are brought up to date. Until autovacuum gets to them (a minute or more later) they
     /// describe the tables as they were, and a diff planned on them (the 10,000-change diff right after the first
     /// 1M commit, measured) scanned the whole cohort once per change: minutes instead of 0.2 s. ANALYZE samples
-    /// 30,000 rows whatever the size and blocks no writer. It gives up rather than wait (1 s for its lock, 60 s in
-    /// all); then, or if it fails (or the database role does not own the tables, when PostgreSQL skips it), the
-    /// commit stands and autovacuum does it later.
+    /// 30,000 rows whatever the size and blocks no writer. Only the columns a commit joins on are analyzed: the
+    /// committer takes the next session only after this, and every column (the profiles' properties above all)
+    /// costs twice as much; autovacuum still analyzes every column later, as such a partial ANALYZE leaves
+    /// the tables' change counts as they were. It gives up rather than wait (1 s for its lock, 60 s in all); then,
+    /// or if it fails (or the database role does not own the tables, when PostgreSQL skips it), the commit stands
+    /// and autovacuum does it later.
     /// </summary>
     /// <returns>Why it did not run to its end, or null.</returns>
     public static async Task<string?> RefreshStatisticsAsync(NpgsqlConnection connection, CommitCounts commit)
@@ -197,7 +212,7 @@ static class CommitSql
         {
             await using var tx = await connection.BeginTransactionAsync();
             await connection.ExecuteAsync(
-                "SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = '60s'; ANALYZE membership, user_profile",
+                "SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = '60s'; ANALYZE membership (cohort_key, distinct_id), user_profile (project_id, distinct_id)",
                 transaction: tx, commandTimeout: 0);
             await tx.CommitAsync();
             return null;
@@ -221,11 +236,17 @@ static class CommitSql
         var counts = await connection.QuerySingleAsync<Counts>(membership, new { cohort, session }, tx, commandTimeout: 0);
 
         await connection.ExecuteAsync(LockProjectProfiles, new { lockClass = ProfileLockClass, project = project.Value }, tx, commandTimeout: 0);
+        // Probed through the index: with sequential scans allowed, the planner reads the table until the first of a
+        // project's profiles, all of it when they come last.
+        await connection.ExecuteAsync(Probes, transaction: tx);
+        var statements = await connection.ExecuteScalarAsync<bool>(ProjectHasProfiles, new { project = project.Value }, tx)
+            ? new[] { UpdateProfiles, InsertProfiles }
+            : [InsertFirstProfiles];
         var profilesStored = large ? await connection.ExecuteScalarAsync<long>(ProfilesCounted, transaction: tx) : 0;
         var wholeProfiles = large && (profilesStored < 0 || profilesStored <= 4 * staged);
         await connection.ExecuteAsync(wholeProfiles ? Whole : Probes, transaction: tx);
         var profiles = counts.distinct_members == staged ? ProfilesOfDistinctMembers : LatestProfiles;
-        foreach (var statement in new[] { UpdateProfiles, InsertProfiles })
+        foreach (var statement in statements)
             await connection.ExecuteAsync(string.Format(statement, profiles), new { project = project.Value, session }, tx, commandTimeout: 0);
 
         await connection.ExecuteAsync(
