@@ -146,6 +146,31 @@ public sealed class SimulateSinkTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task The_mixpanel_stand_in_needs_the_sink_and_a_free_port()
+    {
+        var alone = await SimulateRunner.RunAsync(["--url", fx.A.WebhookUrl(), "--sink-mixpanel-port", "17001"]);
+        Assert.True(alone.ExitCode == ExitCodes.BadOptions, alone.ToString());
+        Assert.Contains("--sink-mixpanel-port needs --sink", alone.Error);
+
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var result = await SimulateRunner.RunAsync(
+                ["--url", fx.A.WebhookUrl(), "--project", SimulateRunner.NewProject("sink-mixpanel-taken"), "--size", "10", "--syncs", "1",
+                 "--sink", "--sink-mixpanel-port", port]);
+            Assert.True(result.ExitCode == ExitCodes.NotChecked, result.ToString());
+            Assert.Contains($"the /import stand-in cannot listen on 127.0.0.1:{port}", result.Error);
+            Assert.Null(result.Summary);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
+    [Fact]
     public async Task A_sink_the_service_will_not_create_stops_the_run_before_any_sync()
     {
         var host = await fx.StartHostAsync(new Dictionary<string, string?> { ["Api:Keys:0:Key"] = "k-123456789012345678901234", ["Api:Keys:0:Projects:0"] = "elsewhere" });

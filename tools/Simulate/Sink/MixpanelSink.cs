@@ -47,7 +47,16 @@ public sealed class MixpanelSink : IAsyncDisposable
 
     public static async Task<MixpanelSink> StartAsync(SimulateOptions options, int port, CancellationToken ct)
     {
-        var standIn = await ImportStandIn.StartAsync(port);
+        ImportStandIn standIn;
+        try
+        {
+            standIn = await ImportStandIn.StartAsync(port);
+        }
+        catch (IOException e)
+        {
+            // Stopped before any sync, as a destination the service will not create is.
+            throw new DestinationApiException($"the /import stand-in cannot listen on 127.0.0.1:{port}: {e.Message}");
+        }
         var faults = new ConcurrentDictionary<string, long>();
         var dice = new Random(SimulationSeeds.For(options.Seed, 0, SimulationSeeds.Stream.Mixpanel));
         // The stand-in asks under its own lock, one request at a time.
