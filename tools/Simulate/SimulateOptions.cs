@@ -90,6 +90,10 @@ public sealed record SimulateOptions
     /// <summary>How long to wait, after the syncs, for delivery to catch up with the feed.</summary>
     public TimeSpan SinkWait { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>With the sink: the loopback port of a stand-in for Mixpanel's <c>/import</c> (<see cref="Sink.MixpanelSink"/>),
+    /// where the service's US host must point; none plays no Mixpanel.</summary>
+    public int? SinkMixpanelPort { get; init; }
+
     /// <summary>Between two progress lines on stderr.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(3);
 

@@ -143,11 +143,17 @@ public sealed class SimulateOptionsReader
         DefaultValueFactory = _ => Defaults.SinkWait.TotalSeconds,
     };
 
+    readonly Option<int?> sinkMixpanelPort = new("--sink-mixpanel-port")
+    {
+        Description = "With --sink: also run a stand-in for Mixpanel's /import on 127.0.0.1:N and a mixpanel destination sending to it; "
+            + "the service must be run with Destinations__Mixpanel__Hosts__US=http://127.0.0.1:N",
+    };
+
     public IEnumerable<Option> All =>
     [
         url, apiUrl, username, password, user, apiKey, project, cohorts, size, churn, syncs, faultRate, duplicateRate,
         concurrency, inFlight, seed, timeScale, pageSize, readLimit, timeout, json, quiet, load, diff,
-        sink, sinkFaults, sinkSlow, sinkBatchSize, sinkWait,
+        sink, sinkFaults, sinkSlow, sinkBatchSize, sinkWait, sinkMixpanelPort,
     ];
 
     /// <summary>The options, or null with every problem added to <paramref name="problems"/>.</summary>
@@ -189,11 +195,14 @@ public sealed class SimulateOptionsReader
             problems.Add("--seed must be 0 or more");
 
         var withSink = parsed.GetValue(sink);
-        foreach (var option in new Option[] { sinkFaults, sinkSlow, sinkBatchSize, sinkWait })
+        foreach (var option in new Option[] { sinkFaults, sinkSlow, sinkBatchSize, sinkWait, sinkMixpanelPort })
             if (!withSink && Given(parsed, option))
                 problems.Add($"{option.Name} needs --sink");
         var slowSeconds = Seconds(parsed.GetValue(sinkSlow), 0, 60, "--sink-slow", problems);
         var waitSeconds = Seconds(loadMode && !Given(parsed, sinkWait) ? 600 : parsed.GetValue(sinkWait), 1, 3600, "--sink-wait", problems);
+        var mixpanelPort = parsed.GetValue(sinkMixpanelPort) is { } port ? Between(port, 1, 65535, "--sink-mixpanel-port", problems) : (int?)null;
+        if (loadMode && mixpanelPort is not null)
+            problems.Add("--sink-mixpanel-port is not for --load");
         var batchSize = Between(loadMode && !Given(parsed, sinkBatchSize) ? 1000 : parsed.GetValue(sinkBatchSize), 1, 1000, "--sink-batch-size", problems);
 
         var jsonPath = parsed.GetValue(json);
@@ -229,6 +238,7 @@ public sealed class SimulateOptionsReader
             SinkSlow = TimeSpan.FromSeconds(slowSeconds),
             SinkBatchSize = batchSize,
             SinkWait = TimeSpan.FromSeconds(waitSeconds),
+            SinkMixpanelPort = mixpanelPort,
         };
         return problems.Count == 0 ? options : null;
     }

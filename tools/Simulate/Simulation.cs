@@ -27,6 +27,7 @@ public static class Simulation
         var sessionPrefix = $"sim-{options.Seed}-{runNonce}";
         // The destination exists before the first sync: it is sent what is committed after it was created.
         await using var sink = options.Sink ? await SinkRun.StartAsync(options, ct) : null;
+        await using var mixpanel = sink is not null && options.SinkMixpanelPort is { } port ? await MixpanelSink.StartAsync(options, port, ct) : null;
         var clock = Stopwatch.StartNew();
         var sourceBuild = new SourceBuildTimes();
 
@@ -44,7 +45,9 @@ public static class Simulation
         var checkClock = Stopwatch.StartNew();
         var check = await ConvergenceCheck.CheckAsync(service, outcomes, ct);
         var checkTime = checkClock.Elapsed;
-        var delivery = sink is null ? null : await sink.VerifyAsync(elsewhere: null, ct);
+        var delivery = sink is null ? null : await sink.VerifyAsync(mixpanel is null ? null : mixpanel.HeldAsync, ct);
+        if (delivery is not null && mixpanel is not null)
+            delivery = delivery with { Mixpanel = mixpanel.Summary };
         var summary = SimulationSummary.From(options, sessionPrefix, tally, syncTime, sourceBuild.Longest, checkTime, check, delivery);
         return new SimulationRun(summary, outcomes);
     }

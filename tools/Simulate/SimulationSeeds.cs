@@ -12,6 +12,7 @@ public static class SimulationSeeds
         Cohort = 1,
         Faults = 2,
         Sink = 3,
+        Mixpanel = 4,
     }
 
     public static int For(int seed, int cohortIndex, Stream stream)

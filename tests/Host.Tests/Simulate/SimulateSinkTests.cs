@@ -9,8 +9,8 @@ public sealed class SimulateSinkTests(HostFixture fx)
 {
     /// <summary>A host that gives up on a call after 1 s and retries ten times within a few seconds, on a database of
     /// its own: the fixture's hosts, with the standard schedule, must not be the ones to retry its batches.</summary>
-    static async Task<RunningHost> QuickRetryingHostAsync(HostFixture fx) =>
-        await fx.StartHostAsync(new Dictionary<string, string?>
+    static async Task<RunningHost> QuickRetryingHostAsync(HostFixture fx, params (string Key, string Value)[] more) =>
+        await fx.StartHostAsync(new Dictionary<string, string?>(more.Select(m => KeyValuePair.Create(m.Key, (string?)m.Value)))
         {
             ["Destinations:PollMilliseconds"] = "50",
             ["Destinations:TimeoutSeconds"] = "1",
@@ -61,6 +61,58 @@ public sealed class SimulateSinkTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task Through_a_faulty_mixpanel_stand_in_mixpanel_keeps_each_delivered_change_once()
+    {
+        var port = FreePort();
+        await using var host = await QuickRetryingHostAsync(fx, ("Destinations:Mixpanel:Hosts:US", $"http://127.0.0.1:{port}"));
+        var result = await SimulateRunner.RunAsync(
+        [
+            "--url", host.WebhookUrl(), "--project", SimulateRunner.NewProject("sink-mixpanel"),
+            "--cohorts", "2", "--size", "100", "--churn", "0.2", "--syncs", "3", "--time-scale", "0", "--page-size", "50",
+            "--seed", "20261203", "--sink", "--sink-faults", "0.3", "--sink-slow", "0", "--sink-batch-size", "40", "--sink-wait", "90",
+            "--sink-mixpanel-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
+
+        Assert.True(result.ExitCode == ExitCodes.Converged, result.ToString());
+        var delivery = result.Summary!.Value.GetProperty("delivery");
+        var v = delivery.GetProperty("verification");
+        Assert.Equal(0, v.GetProperty("violations").GetInt32());
+        var mixpanel = v.GetProperty("elsewhere").EnumerateArray().Single();
+        Assert.Equal("mixpanel", mixpanel.GetProperty("name").GetString());
+        Assert.Equal(v.GetProperty("delivered").GetInt32(), mixpanel.GetProperty("held").GetInt32());
+        Assert.True(mixpanel.GetProperty("held").GetInt32() >= 200, result.ToString());
+
+        // The stand-in played its faults, and the service tried those batches again.
+        var side = delivery.GetProperty("mixpanel");
+        Assert.True(side.GetProperty("caughtUp").GetBoolean(), result.ToString());
+        var faults = side.GetProperty("faults").EnumerateObject().Sum(p => p.Value.GetInt32());
+        Assert.True(faults >= 1, result.ToString());
+        Assert.True(side.GetProperty("requests").GetInt32() > faults, result.ToString());
+        Assert.Matches(@"mixpanel +\d+ held: 0 delivered and missing there, 0 never delivered -> ok", result.Output);
+    }
+
+    [Fact]
+    public async Task A_mixpanel_stand_in_the_service_does_not_send_to_fails_the_run_and_says_how_to_point_it()
+    {
+        // The service's US host is a port nothing listens on, not the stand-in's (nor Mixpanel's).
+        var port = FreePort();
+        await using var host = await fx.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Destinations:Mixpanel:Hosts:US"] = $"http://127.0.0.1:{FreePort()}",
+        }, await fx.CreateDatabaseAsync());
+        var result = await SimulateRunner.RunAsync(
+        [
+            "--url", host.WebhookUrl(), "--project", SimulateRunner.NewProject("sink-mixpanel-unset"),
+            "--cohorts", "1", "--size", "20", "--syncs", "1", "--time-scale", "0",
+            "--sink", "--sink-wait", "5", "--sink-mixpanel-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
+
+        Assert.True(result.ExitCode == ExitCodes.DeliveryViolated, result.ToString());
+        Assert.Contains($"run the service with Destinations__Mixpanel__Hosts__US=http://127.0.0.1:{port}", result.Output);
+        Assert.Contains("0 held: 20 delivered and missing there", result.Output);
+    }
+
+    [Fact]
     public async Task A_load_run_with_a_sink_times_delivery_of_the_full_sync_and_the_diff()
     {
         var result = await SimulateRunner.RunAsync(
@@ -94,6 +146,31 @@ public sealed class SimulateSinkTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task The_mixpanel_stand_in_needs_the_sink_and_a_free_port()
+    {
+        var alone = await SimulateRunner.RunAsync(["--url", fx.A.WebhookUrl(), "--sink-mixpanel-port", "17001"]);
+        Assert.True(alone.ExitCode == ExitCodes.BadOptions, alone.ToString());
+        Assert.Contains("--sink-mixpanel-port needs --sink", alone.Error);
+
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var result = await SimulateRunner.RunAsync(
+                ["--url", fx.A.WebhookUrl(), "--project", SimulateRunner.NewProject("sink-mixpanel-taken"), "--size", "10", "--syncs", "1",
+                 "--sink", "--sink-mixpanel-port", port]);
+            Assert.True(result.ExitCode == ExitCodes.NotChecked, result.ToString());
+            Assert.Contains($"the /import stand-in cannot listen on 127.0.0.1:{port}", result.Error);
+            Assert.Null(result.Summary);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
+    [Fact]
     public async Task A_sink_the_service_will_not_create_stops_the_run_before_any_sync()
     {
         var host = await fx.StartHostAsync(new Dictionary<string, string?> { ["Api:Keys:0:Key"] = "k-123456789012345678901234", ["Api:Keys:0:Projects:0"] = "elsewhere" });
@@ -103,5 +180,14 @@ public sealed class SimulateSinkTests(HostFixture fx)
         Assert.True(result.ExitCode == ExitCodes.NotChecked, result.ToString());
         Assert.Contains("the sink's destination", result.Error);
         Assert.Null(result.Summary);
+    }
+
+    static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 }

@@ -27,6 +27,15 @@ public static class DeliveryText
             $"  repeats        {v.Repeats:N0}: {v.RepeatsChanged:N0} with another body, {v.ResentUnderNewId:N0} changes under a second webhook-id -> {Check(v.RepeatsChanged + v.ResentUnderNewId)}"));
         w.WriteLine(string.Create(c, $"  targeted once  {v.TargetedTwice:N0} users entered twice in one stay -> {Check(v.TargetedTwice)}"));
         w.WriteLine($"  feed order     the distinct batches, concatenated, {(v.NotInFeedOrder == 0 ? "are" : "are NOT")} the feed in order -> {Check(v.NotInFeedOrder)}");
+        if (d.Mixpanel is { } m)
+        {
+            var played = m.Faults.Count == 0 ? "none" : string.Join(", ", m.Faults.Select(kv => $"{kv.Key} {kv.Value}"));
+            w.WriteLine(string.Create(c,
+                $"  mixpanel sink  destination {m.DestinationId}, /import stand-in on 127.0.0.1:{m.Port}: {m.Requests:N0} requests, faults played: {played}; "
+                + $"{(m.CaughtUp ? "caught up" : "NOT caught up")}, destination {m.DestinationState}"));
+            if (m.Requests == 0)
+                w.WriteLine($"    the stand-in received nothing: run the service with {MixpanelSink.Configuration(m.Port)}");
+        }
         foreach (var e in v.Elsewhere)
             w.WriteLine(string.Create(c,
                 $"  {e.Name,-14} {e.Held:N0} held: {e.Missing:N0} delivered and missing there, {e.Unexpected:N0} never delivered -> {Check(e.Missing + e.Unexpected)}"));

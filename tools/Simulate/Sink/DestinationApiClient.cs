@@ -11,8 +11,9 @@ public sealed class DestinationApiException(string message) : Exception(message)
 /// <summary>A destination as simulate made it: its id, signing secret and where in the feed its changes start.</summary>
 public sealed record SinkDestination(string Id, string Secret, string StartCursor);
 
-/// <summary>What <c>/v1/destinations/{id}/deliveries</c> says of the destination's progress.</summary>
-public sealed record DeliveryProgress(string State, int PendingBatches, double LagSeconds);
+/// <summary>What <c>/v1/destinations/{id}/deliveries</c> says of the destination's progress; <c>FormedThrough</c> is
+/// the feed cursor its batches were formed up to.</summary>
+public sealed record DeliveryProgress(string State, int PendingBatches, double LagSeconds, string FormedThrough);
 
 /// <summary><c>/v1/destinations</c> and <c>/v1/events</c>, as simulate calls them for its sink.</summary>
 public sealed class DestinationApiClient : IDisposable
@@ -36,11 +37,21 @@ public sealed class DestinationApiClient : IDisposable
         return new SinkDestination(id, secret, deliveries.GetProperty("formedThrough").GetString()!);
     }
 
+    /// <summary>Creates a mixpanel destination of every cohort and kind of the project, sending to the US host under a
+    /// project token; its id.</summary>
+    public async Task<string> CreateMixpanelAsync(string projectId, int batchSize, string token, CancellationToken ct)
+    {
+        var created = await SendAsync(HttpMethod.Post, "v1/destinations", ct,
+            new { kind = "mixpanel", projectId, batchSize, mixpanel = new { region = "US", token } });
+        return created.GetProperty("destination").GetProperty("id").GetString()!;
+    }
+
     public async Task<DeliveryProgress> ProgressAsync(string id, CancellationToken ct)
     {
         var page = await SendAsync(HttpMethod.Get, $"v1/destinations/{id}/deliveries?limit=1", ct);
         return new DeliveryProgress(
-            page.GetProperty("state").GetString()!, page.GetProperty("pendingBatches").GetInt32(), page.GetProperty("lagSeconds").GetDouble());
+            page.GetProperty("state").GetString()!, page.GetProperty("pendingBatches").GetInt32(), page.GetProperty("lagSeconds").GetDouble(),
+            page.GetProperty("formedThrough").GetString()!);
     }
 
     /// <summary>The project's feed after <paramref name="after"/> to its end, and where to continue.</summary>

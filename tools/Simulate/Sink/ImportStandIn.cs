@@ -73,11 +73,14 @@ public sealed class ImportStandIn : IAsyncDisposable
     /// <summary>Every request received, in order.</summary>
     public IReadOnlyList<ImportRequest> Requests => [.. requests];
 
-    /// <summary>Starts the stand-in on a free loopback port.</summary>
-    public static async Task<ImportStandIn> StartAsync()
+    /// <summary>Asked for each request no queued fault answers: a status (and Retry-After) to fail it with, or null to take it.</summary>
+    public Func<(int Status, TimeSpan? RetryAfter)?>? Faulty { get; set; }
+
+    /// <summary>Starts the stand-in on loopback <paramref name="port"/>, or a free port.</summary>
+    public static async Task<ImportStandIn> StartAsync(int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var standIn = new ImportStandIn(app);
@@ -140,7 +143,7 @@ public sealed class ImportStandIn : IAsyncDisposable
         if (!(request.Path.Value ?? "").EndsWith("/import", StringComparison.Ordinal))
             return (404, Error(404, "not found"), 0, null, TimeSpan.Zero);
         lock (gate)
-            if (faults.TryDequeue(out var fault))
+            if ((faults.TryDequeue(out var queued) ? queued : Faulty?.Invoke()) is { } fault)
                 return (fault.Status, Error(fault.Status, "the stand-in was told to fail"), 0, fault.RetryAfter, TimeSpan.Zero);
         if (string.IsNullOrEmpty(user))
             return (401, Error(401, "Invalid credentials"), 0, null, TimeSpan.Zero);

@@ -3,10 +3,11 @@ using System.Diagnostics;
 namespace CohortSync.Simulate.Sink;
 
 /// <summary>What <c>simulate --sink</c> found: the sink's settings, the faults it played, the wait for delivery to
-/// catch up, the destination's state at the end, and the verification.</summary>
+/// catch up, the destination's state at the end, the verification, and the Mixpanel side if one was played.</summary>
 public sealed record DeliverySummary(
     string DestinationId, int BatchSize, double FaultRate, double SlowSeconds, IReadOnlyDictionary<string, long> Faults,
-    double WaitSeconds, bool CaughtUp, string DestinationState, int OverlappingRequests, DeliveryVerification Verification);
+    double WaitSeconds, bool CaughtUp, string DestinationState, int OverlappingRequests, DeliveryVerification Verification,
+    ImportSummary? Mixpanel = null);
 
 /// <summary>
 /// simulate's other side: a sink destination for the project, created before the first sync (a destination is
@@ -55,9 +56,11 @@ public sealed class SinkRun : IAsyncDisposable
     public string Url => server.Url;
 
     /// <summary>
-    /// <paramref name="elsewhere"/> reads what a second destination holds once this one caught up; none yet.
+    /// <paramref name="elsewhere"/> reads, once this destination caught up, what other destinations hold of the feed
+    /// it is given (the changes this one was due).
     /// </summary>
-    public async Task<DeliverySummary> VerifyAsync(Func<CancellationToken, Task<IReadOnlyList<ReceivedElsewhere>>>? elsewhere, CancellationToken ct)
+    public async Task<DeliverySummary> VerifyAsync(
+        Func<IReadOnlyList<ChangeKey>, CancellationToken, Task<IReadOnlyList<ReceivedElsewhere>>>? elsewhere, CancellationToken ct)
     {
         var waiting = Stopwatch.StartNew();
         var feed = new List<ChangeKey>();
@@ -78,7 +81,7 @@ public sealed class SinkRun : IAsyncDisposable
             await Task.Delay(PollInterval, ct);
         }
 
-        var others = elsewhere is null ? [] : await elsewhere(ct);
+        var others = elsewhere is null ? [] : await elsewhere(feed, ct);
         var verification = DeliveryVerification.Check(feed, server.Hooks, server.Secrets, server.Refused, others);
         return new DeliverySummary(
             destination.Id, options.SinkBatchSize, faults.Rate, options.SinkSlow.TotalSeconds, faults.Counts,
