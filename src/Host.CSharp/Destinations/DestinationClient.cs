@@ -31,6 +31,16 @@ public sealed class DestinationClient : IDisposable
     public DestinationClient(IOptions<DestinationOptions> options)
     {
         var o = options.Value;
+        http = NewHttpClient(o, guardAddresses: o.RefusePrivateNetworks);
+    }
+
+    /// <summary>
+    /// A client that follows no redirect, sends no cookie, uses no proxy and waits <c>TimeoutSeconds</c> at most.
+    /// With <paramref name="guardAddresses"/> it connects only where the address guard allows (a destination's URL
+    /// is the user's; Mixpanel's hosts come from configuration and need no guard).
+    /// </summary>
+    internal static HttpClient NewHttpClient(DestinationOptions o, bool guardAddresses)
+    {
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -39,10 +49,11 @@ public sealed class DestinationClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
         };
-        if (o.RefusePrivateNetworks)
+        if (guardAddresses)
             handler.ConnectCallback = (context, ct) => AddressGuard.ConnectAsync(context.DnsEndPoint, o.AllowLoopback, ct);
-        http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
+        var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
         http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("CohortSync", "1"));
+        return http;
     }
 
     public async Task<DeliveryAnswer> PostAsync(string url, string webhookId, string body, IEnumerable<string> secrets, CancellationToken ct)

@@ -21,17 +21,7 @@ public sealed class MixpanelImportClient : IDisposable
     public MixpanelImportClient(IOptions<DestinationOptions> options)
     {
         this.options = options;
-        var o = options.Value;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-        };
-        http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds) };
-        http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("CohortSync", "1"));
+        http = DestinationClient.NewHttpClient(options.Value, guardAddresses: false);
     }
 
     /// <summary>The URL a batch goes to: the region's host, strict, and the project for a service account.</summary>
