@@ -40,9 +40,6 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
         public long pending { get; init; }
     }
 
-    sealed record LedgerRow(
-        string cohort_id, string distinct_id, bool in_cohort, bool targeted, DateTime? exited_at, long last_position, string last_distinct_id);
-
     sealed record CohortRow(string cohort_id, string? name);
 
     sealed record ProfileRow(
@@ -64,8 +61,9 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
     }
 
     /// <summary>
-    /// Forms the destination's next batch, or moves past feed changes that are not for it. True when there may
-    /// be more to form now; false when it is caught up, has enough batches waiting, or another host holds it.
+    /// Forms the destination's next batches, as many as it has room for (up to <see cref="BatchesAtOnce"/>), or
+    /// moves past feed changes that are not for it. True when there may be more to form now; false when it is
+    /// caught up, has enough batches waiting, or another host holds it.
     /// </summary>
     public async Task<bool> FormAsync(Guid destinationId, CancellationToken ct)
     {
@@ -83,7 +81,8 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
             FOR UPDATE OF d SKIP LOCKED
             """,
             new { destinationId }, tx);
-        if (d is null || d.pending >= options.Value.MaxPendingBatches)
+        var room = d is null ? 0 : (int)Math.Min(BatchesAtOnce, options.Value.MaxPendingBatches - d.pending);
+        if (d is null || room <= 0)
             return false;
         // A mixpanel destination's batches take turns between action reports and changes, so that neither holds up the other.
         var reportsFirst = d.kind == DestinationKind.Mixpanel && d.next_batch % 2 == 0;
@@ -97,16 +96,16 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
         var from = replaying ? new FeedCursor(d.replay_position!.Value, d.replay_distinct_id!) : new FeedCursor(d.formed_position, d.formed_distinct_id);
         // One cohort is filtered by the feed's query; several are filtered here, from the project's page.
         var filter = new FeedFilter(null, d.project_id, d.cohort_ids is [var only] ? only : null, null);
-        var read = await feed.EventsAsync(filter, from, d.batch_size, ct);
-        var next = FeedEndpoints.NextCursor(read, from, d.batch_size);
+        var take = room * d.batch_size;
+        var read = await feed.EventsAsync(filter, from, take, ct);
+        var next = FeedEndpoints.NextCursor(read, from, take);
         var events = read.Events.Select(e => (Event: e, Position: Position(e))).ToList();
+        var replayEnd = replaying ? new FeedPosition(d.replay_end_position!.Value, d.replay_end_distinct_id!) : null;
         var replayDone = false;
-        if (replaying)
+        if (replayEnd is not null)
         {
-            var end = new FeedPosition(d.replay_end_position!.Value, d.replay_end_distinct_id!);
-            events.RemoveAll(e => Compare(e.Position, end) > 0);
-            if (Compare(new FeedPosition(next.CommitPosition, next.DistinctId), end) >= 0)
-                replayDone = true;
+            events.RemoveAll(e => Compare(e.Position, replayEnd) > 0);
+            replayDone = Compare(new FeedPosition(next.CommitPosition, next.DistinctId), replayEnd) >= 0;
         }
         var cohorts = d.cohort_ids?.ToHashSet(StringComparer.Ordinal);
         var changes = events
@@ -117,30 +116,41 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
 
         var byPosition = events.ToDictionary(e => e.Position, e => e.Event);
         var policy = new Policy(d.kinds.Contains("entered"), d.kinds.Contains("exited"), TimeSpan.FromSeconds(d.reentry_cooldown_seconds ?? 0));
-        LedgerEntry[] ledger = replaying ? [] : await LedgerAsync(connection, tx, d.destination_id, changes);
+        LedgerEntry[] ledger = replaying ? [] : await LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
         var plan = replaying
             ? new Plan([.. changes.Where(c => d.kinds.Contains(c.Kind.ToString()))], [])
             : Ledger.Plan(policy, ledger, changes);
 
+        var batches = new List<FormedBatch>();
         var cutShort = false;
         if (plan.Send.Length > 0)
         {
-            var (body, count) = await BodyAsync(connection, tx, d, [.. plan.Send.Select(c => byPosition[c.Position])], replaying);
-            if (count < plan.Send.Length)
+            var send = plan.Send.Select(c => byPosition[c.Position]).ToList();
+            var source = await SourceAsync(connection, tx, d, send);
+            var kind = kinds.For(d.kind);
+            var formed = 0;
+            while (formed < send.Count && batches.Count < room)
             {
-                // One request cannot hold them all: the batch ends at its last change, and forming goes on from there.
-                var cut = plan.Send[count - 1].Position;
+                var these = send.GetRange(formed, Math.Min(d.batch_size, send.Count - formed));
+                var (body, count) = kind.ChangesBody(source, these, replaying);
+                batches.Add(new FormedBatch(these.GetRange(0, count), body));
+                formed += count;
+            }
+            if (formed < send.Count)
+            {
+                // A request could not hold a whole batch, so there was no room for the rest: forming ends at the
+                // last change batched, and goes on from there next time.
+                var cut = plan.Send[formed - 1].Position;
                 var kept = changes.Where(c => Compare(c.Position, cut) <= 0).ToList();
-                plan = replaying ? new Plan([.. plan.Send.Take(count)], []) : Ledger.Plan(policy, ledger, kept);
+                plan = replaying ? new Plan([.. plan.Send.Take(formed)], []) : Ledger.Plan(policy, ledger, kept);
                 next = new FeedCursor(cut.CommitPosition, cut.DistinctId);
-                replayDone = replaying && Compare(cut, new FeedPosition(d.replay_end_position!.Value, d.replay_end_distinct_id!)) >= 0;
+                replayDone = replayEnd is not null && Compare(cut, replayEnd) >= 0;
                 cutShort = true;
             }
-            await InsertBatchAsync(connection, tx, d, [.. plan.Send.Select(c => byPosition[c.Position])], body, replaying);
+            await InsertBatchesAsync(connection, tx, d, batches, replaying);
         }
         if (!replaying)
-            await StoreLedgerAsync(connection, tx, d.destination_id, plan.Ledger);
-        var send = plan.Send;
+            await LedgerStore.WriteAsync(connection, tx, d.destination_id, plan.Ledger);
 
         await connection.ExecuteAsync(
             replaying
@@ -155,13 +165,18 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                 : "UPDATE destination SET next_batch = @nextBatch, formed_position = @position, formed_distinct_id = @distinctId WHERE destination_id = @id",
             new
             {
-                id = d.destination_id, nextBatch = d.next_batch + (send.Length > 0 ? 1 : 0), replayDone,
+                id = d.destination_id, nextBatch = d.next_batch + batches.Count, replayDone,
                 position = next.CommitPosition, distinctId = next.DistinctId,
             }, tx);
-        var reportsToo = d.kind == DestinationKind.Mixpanel && !reportsFirst && send.Length == 0 && await FormReportsAsync(connection, tx, d, ct);
+        var reportsToo = d.kind == DestinationKind.Mixpanel && !reportsFirst && batches.Count == 0 && await FormReportsAsync(connection, tx, d, ct);
         await tx.CommitAsync(ct);
-        return replayDone || cutShort || reportsToo || read.Events.Count == d.batch_size;
+        return replayDone || cutShort || reportsToo || read.Events.Count == take;
     }
+
+    /// <summary>Changes are formed this many batches at a time: one feed read, ledger read and write, and profile lookup for them all.</summary>
+    const int BatchesAtOnce = 10;
+
+    sealed record FormedBatch(IReadOnlyList<FeedEvent> Changes, string Body);
 
     static FeedPosition Position(FeedEvent e) =>
         FeedCursor.TryDecode(e.Cursor, out var c) ? new FeedPosition(c.CommitPosition, c.DistinctId)
@@ -169,92 +184,60 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
 
     static int Compare(FeedPosition a, FeedPosition b) => ((IComparable)a).CompareTo(b);
 
-    static async Task<LedgerEntry[]> LedgerAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<Change> changes)
-    {
-        if (changes.Count == 0)
-            return [];
-        var rows = await connection.QueryAsync<LedgerRow>(
-            """
-            SELECT l.cohort_id, l.distinct_id, l.in_cohort, l.targeted, l.exited_at, l.last_position, l.last_distinct_id
-            FROM unnest(@cohorts::text[], @users::text[]) AS k(cohort_id, distinct_id)
-            JOIN destination_ledger l ON l.destination_id = @id AND l.cohort_id = k.cohort_id AND l.distinct_id = k.distinct_id
-            """,
-            new { id, cohorts = changes.Select(c => c.CohortId).ToArray(), users = changes.Select(c => c.DistinctId).ToArray() }, tx);
-        return [.. rows.Select(r => new LedgerEntry(r.cohort_id, r.distinct_id, new Stay(
-            r.in_cohort, r.targeted, r.exited_at ?? DateTime.MinValue, r.exited_at is not null,
-            new FeedPosition(r.last_position, r.last_distinct_id))))];
-    }
-
-    static async Task StoreLedgerAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<LedgerEntry> rows)
-    {
-        if (rows.Count == 0)
-            return;
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO destination_ledger (destination_id, cohort_id, distinct_id, in_cohort, targeted, exited_at, last_position, last_distinct_id)
-            SELECT @id, u.cohort_id, u.distinct_id, u.in_cohort, u.targeted, CASE WHEN u.has_exited THEN u.exited_at END, u.last_position, u.last_distinct_id
-            FROM unnest(@cohorts::text[], @users::text[], @ins::boolean[], @targeted::boolean[], @hasExited::boolean[],
-                        @exitedAt::timestamptz[], @positions::bigint[], @lastIds::text[])
-                 AS u(cohort_id, distinct_id, in_cohort, targeted, has_exited, exited_at, last_position, last_distinct_id)
-            ON CONFLICT (destination_id, cohort_id, distinct_id) DO UPDATE
-            SET in_cohort = EXCLUDED.in_cohort, targeted = EXCLUDED.targeted, exited_at = EXCLUDED.exited_at,
-                last_position = EXCLUDED.last_position, last_distinct_id = EXCLUDED.last_distinct_id
-            """,
-            new
-            {
-                id,
-                cohorts = rows.Select(r => r.CohortId).ToArray(),
-                users = rows.Select(r => r.DistinctId).ToArray(),
-                ins = rows.Select(r => r.Stay.InCohort).ToArray(),
-                targeted = rows.Select(r => r.Stay.Targeted).ToArray(),
-                hasExited = rows.Select(r => r.Stay.HasExited).ToArray(),
-                exitedAt = rows.Select(r => DateTime.SpecifyKind(r.Stay.HasExited ? r.Stay.ExitedAt : DateTime.UnixEpoch, DateTimeKind.Utc)).ToArray(),
-                positions = rows.Select(r => r.Stay.Last.CommitPosition).ToArray(),
-                lastIds = rows.Select(r => r.Stay.Last.DistinctId).ToArray(),
-            }, tx);
-    }
-
-    /// <summary>The batch's body as the destination's kind writes it, and how many of the changes it holds.</summary>
-    async Task<(string Body, int Count)> BodyAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FeedEvent> send, bool replay)
+    /// <summary>What the bodies of these changes are written from: their cohorts' names and (for a webhook) their users' profiles.</summary>
+    static async Task<BatchSource> SourceAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FeedEvent> send)
     {
         var cohortIds = send.Select(e => e.CohortId).Distinct().ToArray();
         var names = (await connection.QueryAsync<CohortRow>(
                 "SELECT cohort_id, name FROM cohort WHERE project_id = @project AND cohort_id = ANY(@cohortIds)",
                 new { project = d.project_id, cohortIds }, tx))
             .ToDictionary(r => r.cohort_id, r => r.name, StringComparer.Ordinal);
-        // Only a webhook is sent profiles.
+        // Only a webhook is sent profiles. One index probe per user: right after a large commit the statistics
+        // lag behind the table, and the planner chose to scan every profile of every project instead.
         var profiles = d.kind != DestinationKind.Webhook
             ? new Dictionary<string, ProfileView>()
             : (await connection.QueryAsync<ProfileRow>(
                     """
-                    SELECT distinct_id, email, first_name, last_name, phone_number, properties::text AS properties, updated_at
-                    FROM user_profile WHERE project_id = @project AND distinct_id = ANY(@userIds)
+                    SELECT p.distinct_id, p.email, p.first_name, p.last_name, p.phone_number, p.properties::text AS properties, p.updated_at
+                    FROM unnest(@userIds::text[]) AS u(distinct_id)
+                    CROSS JOIN LATERAL (
+                        SELECT * FROM user_profile p WHERE p.project_id = @project AND p.distinct_id = u.distinct_id LIMIT 1) p
                     """,
                     new { project = d.project_id, userIds = send.Select(e => e.DistinctId).Distinct().ToArray() }, tx))
                 .ToDictionary(r => r.distinct_id, r => ProfileView.From(new ProfileView.Row(
                     r.email, r.first_name, r.last_name, r.phone_number, r.properties, r.updated_at)), StringComparer.Ordinal);
-        var source = new BatchSource(d.destination_id, d.project_id, names, profiles,
+        return new BatchSource(d.destination_id, d.project_id, names, profiles,
             d.event_names is null ? null : JsonSerializer.Deserialize<MixpanelEventNames>(d.event_names, JsonSerializerOptions.Web), d.event_properties);
-        return kinds.For(d.kind).ChangesBody(source, send, replay);
     }
 
-    static async Task InsertBatchAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FeedEvent> send, string body, bool replay)
+    /// <summary>The batches, numbered on from the destination's next, in one statement.</summary>
+    static async Task InsertBatchesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FormedBatch> batches, bool replay)
     {
-        var first = Position(send[0]);
-        var last = Position(send[^1]);
+        var firsts = batches.Select(b => Position(b.Changes[0])).ToArray();
+        var lasts = batches.Select(b => Position(b.Changes[^1])).ToArray();
         await connection.ExecuteAsync(
             """
             INSERT INTO delivery_batch (destination_id, batch, webhook_id, body, change_count, first_position, first_distinct_id,
                                         last_position, last_distinct_id, oldest_change_at, replay)
-            VALUES (@id, @batch, @webhookId, @body, @count, @firstPosition, @firstId, @lastPosition, @lastId, @oldest, @replay)
+            SELECT @id, @firstBatch + b.ordinal - 1, b.webhook_id, b.body, b.change_count, b.first_position, b.first_distinct_id,
+                   b.last_position, b.last_distinct_id, b.oldest_change_at, @replay
+            FROM unnest(@webhookIds::text[], @bodies::text[], @counts::int[], @firstPositions::bigint[], @firstIds::text[],
+                        @lastPositions::bigint[], @lastIds::text[], @oldest::timestamptz[])
+                 WITH ORDINALITY AS b(webhook_id, body, change_count, first_position, first_distinct_id, last_position, last_distinct_id,
+                                      oldest_change_at, ordinal)
             """,
             new
             {
-                id = d.destination_id, batch = d.next_batch, webhookId = $"msg_{Guid.NewGuid():N}", body, count = send.Count,
-                firstPosition = first.CommitPosition, firstId = first.DistinctId, lastPosition = last.CommitPosition, lastId = last.DistinctId,
-                oldest = send.Min(e => e.RecordedAt), replay,
+                id = d.destination_id, firstBatch = d.next_batch, replay,
+                webhookIds = batches.Select(_ => $"msg_{Guid.NewGuid():N}").ToArray(),
+                bodies = batches.Select(b => b.Body).ToArray(),
+                counts = batches.Select(b => b.Changes.Count).ToArray(),
+                firstPositions = firsts.Select(p => p.CommitPosition).ToArray(),
+                firstIds = firsts.Select(p => p.DistinctId).ToArray(),
+                lastPositions = lasts.Select(p => p.CommitPosition).ToArray(),
+                lastIds = lasts.Select(p => p.DistinctId).ToArray(),
+                oldest = batches.Select(b => DateTime.SpecifyKind(b.Changes.Min(e => e.RecordedAt), DateTimeKind.Utc)).ToArray(),
             }, tx);
     }
 

@@ -21,6 +21,31 @@ public sealed class DeliveryWorker(
     readonly ConcurrentDictionary<Guid, bool> underWay = new();
     readonly List<Task> attempts = [];
 
+    /// <summary>Forms the destination's batches until it is caught up or has enough waiting.</summary>
+    async Task FormAllAsync(Guid destinationId, CancellationToken ct)
+    {
+        while (await forming.FormAsync(destinationId, ct))
+        {
+        }
+    }
+
+    /// <summary>Forming alongside a delivery: a failure is logged, and the next pass forms again.</summary>
+    async Task FormAheadAsync(Guid destinationId, CancellationToken ct)
+    {
+        try
+        {
+            await FormAllAsync(destinationId, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.Log(DatabaseFaults.IsTransient(e) ? LogLevel.Warning : LogLevel.Error, e,
+                "Forming batches for destination {Destination} failed; the next pass forms them", destinationId);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
@@ -36,9 +61,7 @@ public sealed class DeliveryWorker(
             try
             {
                 foreach (var id in await forming.BehindAsync(stoppingToken))
-                    while (await forming.FormAsync(id, stoppingToken))
-                    {
-                    }
+                    await FormAllAsync(id, stoppingToken);
 
                 var free = o.MaxConcurrentDeliveries - underWay.Count;
                 if (free > 0)
@@ -70,21 +93,31 @@ public sealed class DeliveryWorker(
     }
 
     /// <summary>
-    /// Delivers the destination's batches one after another while they succeed, forming the next as each goes,
-    /// so that a destination catching up is not paced by the poll; up to a limit, so that it yields its place.
+    /// Delivers the destination's batches one after another while they succeed, up to a limit so that it yields
+    /// its place. The next batches are formed while one is under way, so that a destination catching up is paced
+    /// neither by the poll nor by forming.
     /// </summary>
     async Task AttemptAsync(BatchDelivery.Due due, CancellationToken ct)
     {
         await Task.Yield();
+        var formingAhead = Task.CompletedTask;
         try
         {
-            for (var run = 0; run < ConsecutiveBatches && await delivery.AttemptAsync(due, ct); run++)
+            for (var run = 0; run < ConsecutiveBatches; run++)
             {
-                while (await forming.FormAsync(due.destination_id, ct))
-                {
-                }
-                if (await delivery.NextDueAsync(due.destination_id, ct) is not { } next)
+                var attempt = delivery.AttemptAsync(due, ct);
+                if (formingAhead.IsCompleted)
+                    formingAhead = FormAheadAsync(due.destination_id, ct);
+                if (!await attempt)
                     break;
+                if (await delivery.NextDueAsync(due.destination_id, ct) is not { } next)
+                {
+                    // Nothing formed yet: wait for the forming under way, then look again.
+                    await formingAhead;
+                    if (await delivery.NextDueAsync(due.destination_id, ct) is not { } formed)
+                        break;
+                    next = formed;
+                }
                 due = next;
             }
         }
@@ -99,6 +132,7 @@ public sealed class DeliveryWorker(
         }
         finally
         {
+            await formingAhead;
             underWay.TryRemove(due.destination_id, out _);
         }
     }

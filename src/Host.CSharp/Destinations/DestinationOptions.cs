@@ -21,7 +21,7 @@ public sealed class DestinationOptions
 
     /// <summary>Batches formed ahead of delivery per destination: bounds what a dead destination piles up.</summary>
     [Range(1, 1000)]
-    public int MaxPendingBatches { get; set; } = 4;
+    public int MaxPendingBatches { get; set; } = 20;
 
     /// <summary>How long a destination has to answer a delivery.</summary>
     [Range(1, 30)]
