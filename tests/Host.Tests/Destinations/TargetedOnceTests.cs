@@ -1,3 +1,4 @@
+using Dapper;
 using System.Text.Json;
 using CohortSync.Host.Tests.Infrastructure;
 
@@ -33,6 +34,25 @@ public sealed class TargetedOnceTests(HostFixture fx)
         await Task.Delay(700);
         Assert.Equal(["entered:a", "entered:b", "exited:a", "entered:a"], plain.DistinctChanges().Select(Describe));
         Assert.Equal(["entered:a", "entered:b"], cooled.DistinctChanges().Select(Describe));
+    }
+
+    [Fact]
+    public async Task Deleting_a_destination_deletes_its_ledger_and_no_other()
+    {
+        await using var server = await DestinationServer.StartAsync();
+        var c = TestCohort.New("ledger-gone");
+        var (doomed, _) = await fx.Client.CreateDestinationAsync(server.Url, c.Project);
+        var (kept, _) = await fx.Client.CreateDestinationAsync(server.Url, c.Project);
+        await fx.Client.PostOkAsync(c.Members("s1", 1, 1, "a", "b", "c"));
+        await server.WaitAsync(r => r.Sum(h => h.Changes.Count) >= 6, what: "both destinations' changes");
+
+        await using var db = fx.OpenDatabase();
+        async Task<int> Stays(string id) =>
+            await db.ExecuteScalarAsync<int>("SELECT count(*) FROM destination_ledger WHERE destination_id = @id::uuid", new { id });
+        Assert.Equal((3, 3), (await Stays(doomed), await Stays(kept)));
+        using var deleted = await fx.Client.DeleteAsync($"/v1/destinations/{doomed}");
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal((0, 3), (await Stays(doomed), await Stays(kept)));
     }
 
     [Fact]
