@@ -73,6 +73,7 @@ public static class CohortSyncApp
         builder.Services.AddSingleton<SessionCommitter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionCommitter>());
         builder.Services.AddSingleton<PageStore>();
+        builder.Services.AddSingleton<PageTraffic>();
         builder.Services.AddSingleton<RejectionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RejectionLog>());
         builder.Services.AddReadApi();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using CohortSync.Host.Database;
+using CohortSync.Host.Webhook;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -12,21 +13,44 @@ namespace CohortSync.Host.Destinations;
 /// webhook, which never waits on this worker, none at all.
 /// </summary>
 public sealed class DeliveryWorker(
-    BatchForming forming, BatchDelivery delivery, DestinationMetrics metrics, NpgsqlDataSource dataSource,
+    BatchForming forming, BatchDelivery delivery, DestinationMetrics metrics, NpgsqlDataSource dataSource, PageTraffic pages,
     IOptions<DestinationOptions> options, ILogger<DeliveryWorker> logger) : BackgroundService
 {
+    /// <summary>
+    /// Each step of forming or delivering waits for the webhook's pages under way to be answered, up to this long:
+    /// on two cores, a step run beside a page made its answer late (p99 57 ms against 31 ms without delivery).
+    /// </summary>
+    static readonly TimeSpan GiveWay = TimeSpan.FromMilliseconds(50);
+
     static readonly TimeSpan MetricsInterval = TimeSpan.FromSeconds(2);
     const int ConsecutiveBatches = 100;
 
     readonly ConcurrentDictionary<Guid, bool> underWay = new();
     readonly List<Task> attempts = [];
 
+    // At most one wake-up waits: a destination yielding its place needs the next pass now, not after the poll.
+    readonly SemaphoreSlim wake = new(0, 1);
+
+    void Wake()
+    {
+        try
+        {
+            wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A pass is already due.
+        }
+    }
+
     /// <summary>Forms the destination's batches until it is caught up or has enough waiting.</summary>
     async Task FormAllAsync(Guid destinationId, CancellationToken ct)
     {
-        while (await forming.FormAsync(destinationId, ct))
+        do
         {
+            await pages.GiveWayAsync(GiveWay, ct);
         }
+        while (await forming.FormAsync(destinationId, ct));
     }
 
     /// <summary>Forming alongside a delivery: a failure is logged, and the next pass forms again.</summary>
@@ -83,7 +107,7 @@ public sealed class DeliveryWorker(
 
             try
             {
-                await Task.Delay(o.PollMilliseconds, stoppingToken);
+                await wake.WaitAsync(o.PollMilliseconds, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -101,10 +125,12 @@ public sealed class DeliveryWorker(
     {
         await Task.Yield();
         var formingAhead = Task.CompletedTask;
+        var yielded = false;
         try
         {
-            for (var run = 0; run < ConsecutiveBatches; run++)
+            for (var run = 1; ; run++)
             {
+                await pages.GiveWayAsync(GiveWay, ct);
                 var attempt = delivery.AttemptAsync(due, ct);
                 if (formingAhead.IsCompleted)
                     formingAhead = FormAheadAsync(due.destination_id, ct);
@@ -117,6 +143,12 @@ public sealed class DeliveryWorker(
                     if (await delivery.NextDueAsync(due.destination_id, ct) is not { } formed)
                         break;
                     next = formed;
+                }
+                // Another destination may be waiting for a place: this one yields it, and is taken up again at once.
+                if (run == ConsecutiveBatches)
+                {
+                    yielded = true;
+                    break;
                 }
                 due = next;
             }
@@ -134,6 +166,8 @@ public sealed class DeliveryWorker(
         {
             await formingAhead;
             underWay.TryRemove(due.destination_id, out _);
+            if (yielded)
+                Wake();
         }
     }
 }

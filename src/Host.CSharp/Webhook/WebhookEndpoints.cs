@@ -25,7 +25,12 @@ public static class WebhookEndpoints
 
     public static IEndpointRouteBuilder MapWebhook(this IEndpointRouteBuilder app, string path)
     {
-        app.MapPost(path, ReceiveAsync).WithName(EndpointName).DisableAntiforgery().DescribeWebhook();
+        app.MapPost(path, ReceiveAsync).WithName(EndpointName).DisableAntiforgery().DescribeWebhook()
+            .AddEndpointFilter(async (context, next) =>
+            {
+                using var page = context.HttpContext.RequestServices.GetRequiredService<PageTraffic>().Enter();
+                return await next(context);
+            });
         return app;
     }
 
