@@ -18,7 +18,7 @@ public sealed class DeliveryWorker(
 {
     /// <summary>
     /// Each step of forming or delivering waits for the webhook's pages under way to be answered, up to this long:
-    /// on two cores, a step run beside a page made its answer late (p99 57 ms against 31 ms without delivery).
+    /// on a small machine a step run beside a page makes its answer late (docs/performance.md measures both ways).
     /// </summary>
     static readonly TimeSpan GiveWay = TimeSpan.FromMilliseconds(50);
 
