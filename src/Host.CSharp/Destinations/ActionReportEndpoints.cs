@@ -16,7 +16,7 @@ public static class ActionReportEndpoints
     {
         v1.MapPost("/projects/{projectId}/actions", ReportAsync).WithName(ReportActionsName)
             .WithSummary("Report actions taken")
-            .WithDescription("Stores up to 1,000 actions a downstream system took for users (a message sent, say), each once per id, and answers 202 once they are stored; a repeated id is accepted and stored once. They are then sent, as events with a $insert_id derived from their id, to every mixpanel destination of the project, with the same reliability as changes. A request with any bad action stores nothing and answers 400 naming every problem.")
+            .WithDescription("Stores up to 1,000 actions a downstream system took for users (a message sent, say), each once per id, and answers 202 once they are stored; a repeated id is accepted and stored once (while the first is kept: Retention:ActionReportDays). They are then sent, as events with a $insert_id derived from their id, to every mixpanel destination of the project, with the same reliability as changes. A request with any bad action stores nothing and answers 400 naming every problem.")
             .Accepts<ActionReportsBody>("application/json");
         return v1;
     }

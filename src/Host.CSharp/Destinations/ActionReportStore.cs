@@ -3,10 +3,14 @@ using Npgsql;
 
 namespace CohortSync.Host.Destinations;
 
-/// <summary>Action reports in PostgreSQL, stored before they are acknowledged, once per report id.</summary>
+/// <summary>
+/// Action reports in PostgreSQL, stored before they are acknowledged, once per report id. A repeat is known by
+/// the stored row, so once retention has deleted a report its id is taken as new again: the report is then
+/// sent again with the same <c>$insert_id</c>, which Mixpanel deduplicates, rather than every id being kept forever.
+/// </summary>
 public sealed class ActionReportStore(NpgsqlDataSource dataSource)
 {
-    /// <summary>Stores what is new; a report id already stored (or repeated in the request) is kept as first stored.</summary>
+    /// <summary>Stores what is new; a report id still stored (or repeated in the request) is kept as first stored.</summary>
     public async Task<ActionReportsStored> StoreAsync(string projectId, IReadOnlyList<ActionReport> reports, CancellationToken ct)
     {
         var distinct = reports.DistinctBy(r => r.ReportId, StringComparer.Ordinal).ToList();

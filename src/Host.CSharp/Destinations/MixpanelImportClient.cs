@@ -10,11 +10,13 @@ namespace CohortSync.Host.Destinations;
 /// <summary>
 /// POSTs a batch of events to Mixpanel's <c>/import</c> with <c>strict=1</c>, gzipped, and reads the answer:
 /// 200 delivered; 400 partial, with the <c>failed_records</c> Mixpanel names (the others were ingested);
-/// 401 and 403 unauthorized; anything else failed. The credentials go in the Authorization header only.
+/// 401 and 403 unauthorized; anything else failed. The credentials go in the Authorization header only; the
+/// configured integration id goes in <c>X-Mixpanel-Integration-ID</c>.
 /// </summary>
 public sealed class MixpanelImportClient : IDisposable
 {
     const int MaxErrorLength = 300;
+    const string IntegrationIdHeader = "X-Mixpanel-Integration-ID";
     readonly HttpClient http;
     readonly IOptions<DestinationOptions> options;
 
@@ -35,6 +37,8 @@ public sealed class MixpanelImportClient : IDisposable
         // The project token is the Basic user with an empty password; a service account is user and secret.
         var user = serviceAccountUsername is null ? $"{secret}:" : $"{serviceAccountUsername}:{secret}";
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(user)));
+        if (options.Value.Mixpanel.IntegrationId is { Length: > 0 } integrationId)
+            request.Headers.Add(IntegrationIdHeader, integrationId);
         var clock = Stopwatch.StartNew();
         try
         {

@@ -3,6 +3,8 @@ namespace CohortSync.Host.Destinations;
 /// <summary>Where a mixpanel destination sends its events (section <c>Destinations:Mixpanel</c>).</summary>
 public sealed class MixpanelOptions
 {
+    const int MaxIntegrationIdLength = 255;
+
     /// <summary>
     /// The ingestion host of each region, to which <c>/import</c> is appended: Mixpanel's own by default, a local
     /// stand-in in tests and simulations. A path is kept (<c>http://127.0.0.1:5000/eu</c> sends to <c>/eu/import</c>).
@@ -14,6 +16,12 @@ public sealed class MixpanelOptions
         [MixpanelRegion.IN] = "https://api-in.mixpanel.com",
     };
 
+    /// <summary>
+    /// Sent as <c>X-Mixpanel-Integration-ID</c> with every <c>/import</c> request: Mixpanel asks an integration
+    /// calling its APIs to name itself so. Empty sends no such header.
+    /// </summary>
+    public string IntegrationId { get; set; } = "cohortsync";
+
     /// <summary>The <c>/import</c> URL of a region (without its query).</summary>
     public string ImportUrl(string region) => Hosts[region].TrimEnd('/') + "/import";
 
@@ -24,6 +32,8 @@ public sealed class MixpanelOptions
                 yield return $"Destinations:Mixpanel:Hosts:{region} must be an absolute http or https URL";
         foreach (var other in Hosts.Keys.Except(MixpanelRegion.All))
             yield return $"Destinations:Mixpanel:Hosts:{other} is not a region ({string.Join(", ", MixpanelRegion.All)})";
+        if (IntegrationId.Length > MaxIntegrationIdLength || IntegrationId.Any(c => c is < '!' or > '~'))
+            yield return $"Destinations:Mixpanel:IntegrationId must be at most {MaxIntegrationIdLength} printable ASCII characters without spaces (empty: not sent)";
     }
 }
 

@@ -25,7 +25,7 @@ public sealed class ServiceMetrics
     static readonly string Entered = TransitionKind.Entered.ToString(), Exited = TransitionKind.Exited.ToString();
     static readonly string[] RetentionResults = ["completed", "skipped", "failed"];
     // What retention deletes, counted one by one whatever rows hold them (a page's staged members share one row).
-    static readonly string[] RetentionItems = ["staged_member", "transition", "session", "rejection"];
+    static readonly string[] RetentionItems = ["staged_member", "transition", "session", "rejection", "action_report"];
 
     readonly Counter pages;
     readonly Counter rejections;
@@ -70,7 +70,7 @@ public sealed class ServiceMetrics
         retentionPasses = factory.CreateCounter("cohortsync_retention_passes_total",
             "Retention passes, by result (completed; skipped: another process held the retention lock; failed).", "result");
         retentionDeleted = factory.CreateCounter("cohortsync_retention_deleted_total",
-            "Items deleted by retention, by item (staged_member, transition, session, rejection).", "item");
+            "Items deleted by retention, by item (staged_member, transition, session, rejection, action_report).", "item");
 
         // Known series start at zero, so a rate() or increase() sees their first change.
         foreach (var action in WebhookAction.All)

@@ -4,7 +4,7 @@ namespace CohortSync.Host.Retention;
 
 /// <summary>
 /// What is kept, and for how long (section <c>Retention</c>). An abandoned session's staged members go
-/// with it; history, transitions and rejections after their number of days.
+/// with it; history, transitions, rejections and action reports after their number of days.
 /// </summary>
 public sealed class RetentionOptions
 {
@@ -28,6 +28,14 @@ public sealed class RetentionOptions
     /// <summary>Rejected requests are kept this many days.</summary>
     [Range(1, 36500)]
     public int RejectionDays { get; set; } = 30;
+
+    /// <summary>
+    /// Action reports are kept this many days after they were received, and after that until every enabled
+    /// mixpanel destination of their project has them in a batch. A repeat of a report's id is recognised
+    /// only while the report is kept.
+    /// </summary>
+    [Range(1, 36500)]
+    public int ActionReportDays { get; set; } = 30;
 
     /// <summary>
     /// An open session without a page for this long is given up (its staged members deleted, its late

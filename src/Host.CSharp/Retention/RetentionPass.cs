@@ -9,9 +9,10 @@ namespace CohortSync.Host.Retention;
 
 /// <summary>What one retention pass did. <c>StagedMembers</c> are those of the sessions it abandoned.</summary>
 public sealed record RetentionReport(
-    long AbandonedSessions, long StagedMembers, long UnclaimedStagedMembers, long Transitions, long Sessions, long Rejections)
+    long AbandonedSessions, long StagedMembers, long UnclaimedStagedMembers, long Transitions, long Sessions, long Rejections,
+    long ActionReports = 0)
 {
-    public long Total => AbandonedSessions + StagedMembers + UnclaimedStagedMembers + Transitions + Sessions + Rejections;
+    public long Total => AbandonedSessions + StagedMembers + UnclaimedStagedMembers + Transitions + Sessions + Rejections + ActionReports;
 }
 
 /// <summary>
@@ -46,10 +47,13 @@ public sealed class RetentionPass(
             metrics.RetentionDeleted("transition", report.Transitions);
             metrics.RetentionDeleted("session", report.Sessions);
             metrics.RetentionDeleted("rejection", report.Rejections);
+            metrics.RetentionDeleted("action_report", report.ActionReports);
             logger.Log(report.Total > 0 ? LogLevel.Information : LogLevel.Debug,
                 "Retention: {AbandonedSessions} sessions abandoned with {StagedMembers} staged members; deleted "
-                + "{UnclaimedStagedMembers} unclaimed staged members, {Transitions} transitions, {Sessions} sessions, {Rejections} rejections",
-                report.AbandonedSessions, report.StagedMembers, report.UnclaimedStagedMembers, report.Transitions, report.Sessions, report.Rejections);
+                + "{UnclaimedStagedMembers} unclaimed staged members, {Transitions} transitions, {Sessions} sessions, {Rejections} rejections, "
+                + "{ActionReports} action reports",
+                report.AbandonedSessions, report.StagedMembers, report.UnclaimedStagedMembers, report.Transitions, report.Sessions, report.Rejections,
+                report.ActionReports);
             return report;
         }
         catch (Exception) when (!ct.IsCancellationRequested)
@@ -82,7 +86,9 @@ public sealed class RetentionPass(
             new { batch = o.BatchSize, age = TimeSpan.FromDays(o.SessionDays) }, o.BatchSize, ct);
         var rejections = await RepeatAsync(RetentionSql.OldRejections,
             new { batch = o.BatchSize, age = TimeSpan.FromDays(o.RejectionDays) }, o.BatchSize, ct);
-        return new RetentionReport(abandoned, staged, unclaimed, transitions, sessions, rejections);
+        var actionReports = await RepeatAsync(RetentionSql.OldActionReports,
+            new { batch = o.BatchSize, age = TimeSpan.FromDays(o.ActionReportDays) }, o.BatchSize, ct);
+        return new RetentionReport(abandoned, staged, unclaimed, transitions, sessions, rejections, actionReports);
     }
 
     /// <returns>The sessions abandoned, and their staged members (deleted with them).</returns>

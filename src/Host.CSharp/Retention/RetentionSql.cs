@@ -1,3 +1,4 @@
+using CohortSync.Host.Destinations;
 using static CohortSync.Host.Database.StorageNames;
 
 namespace CohortSync.Host.Retention;
@@ -93,6 +94,39 @@ static class RetentionSql
             SELECT rejection_id FROM rejected_request
             WHERE received_at < now() - @age
             ORDER BY received_at
+            LIMIT @batch))
+        """;
+
+    /// <summary>
+    /// Action reports received more than <c>@age</c> ago that every enabled mixpanel destination of their
+    /// project has formed into a batch (the batch holds its own copy, so delivery no longer needs the row).
+    /// A disabled destination holds nothing back: disabling stops sending, and as with the change feed's
+    /// transitions, a destination enabled again after the age has missed what went meanwhile. An enabled
+    /// one that is failing does hold its reports, since enabling it again resumes where it stopped.
+    /// Projects are found one index probe each, and a project's reports are read oldest first, so the
+    /// young ones are never read. The rows found are deleted by their address, which a planner cannot
+    /// turn into a scan of the whole table (and reports are never updated, so it does not move).
+    /// </summary>
+    public static readonly string OldActionReports = $"""
+        DELETE FROM action_report WHERE ctid = ANY(ARRAY(
+            WITH RECURSIVE projects AS (
+                (SELECT project_id FROM action_report ORDER BY project_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT r.project_id FROM action_report r WHERE r.project_id > p.project_id ORDER BY r.project_id LIMIT 1)
+                FROM projects p WHERE p.project_id IS NOT NULL
+            )
+            SELECT old.ctid
+            FROM projects p
+            CROSS JOIN LATERAL (
+                SELECT min(d.reports_formed_position) AS position FROM destination d
+                WHERE d.project_id = p.project_id AND d.kind = '{DestinationKind.Mixpanel}' AND d.enabled) formed
+            CROSS JOIN LATERAL (
+                SELECT r.ctid FROM action_report r
+                WHERE r.project_id = p.project_id AND r.received_at < now() - @age
+                  AND (formed.position IS NULL OR r.position <= formed.position)
+                ORDER BY r.received_at
+                LIMIT @batch) old
+            WHERE p.project_id IS NOT NULL
             LIMIT @batch))
         """;
 }

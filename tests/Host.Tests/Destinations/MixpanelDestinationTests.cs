@@ -35,8 +35,8 @@ public sealed class MixpanelDestinationTests(HostFixture fx)
             (Text(e.Properties["cohort_id"]), Text(e.Properties["cohort_name"]), Text(e.Properties["$source"]), Text(e.Properties["channel"]))));
         Assert.Equal(["entered", "entered", "entered", "exited"], events.Select(e => Text(e.Properties["cohort_change"])));
 
-        Assert.All(w.Mixpanel.Requests, r => Assert.Equal(("/us/import", "?strict=1", "project-token-1", "", true, 200),
-            (r.Path, r.Query, r.BasicUser, r.BasicPassword, r.Gzipped, r.Status)));
+        Assert.All(w.Mixpanel.Requests, r => Assert.Equal(("/us/import", "?strict=1", "project-token-1", "", true, 200, "cohortsync"),
+            (r.Path, r.Query, r.BasicUser, r.BasicPassword, r.Gzipped, r.Status, r.IntegrationId)));
         var deliveries = await w.Client.DeliveriesWhenAsync(id, p => p.GetProperty("pendingBatches").GetInt32() == 0);
         Assert.All(deliveries.GetProperty("deliveries").EnumerateArray(), d => Assert.Equal("delivered", d.Text("state")));
     }
@@ -58,6 +58,23 @@ public sealed class MixpanelDestinationTests(HostFixture fx)
             [("/eu/import", "?strict=1&project_id=3141592", "sa.user", "sa-secret"), ("/in/import", "?strict=1", "in-token", "")],
             requests.Select(r => (r.Path, r.Query, r.BasicUser, r.BasicPassword)));
         Assert.Equal(2, w.Mixpanel.Events.Select(e => e.InsertId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task The_integration_id_is_configured_and_an_empty_one_is_not_sent()
+    {
+        await using var w = await MixpanelWorld.StartAsync(fx, new Dictionary<string, string?> { ["Destinations:Mixpanel:IntegrationId"] = "" });
+        var c = TestCohort.New("mp-no-integration-id");
+        await w.CreateAsync(c.Project, Token);
+        await w.Client.PostOkAsync(c.Members("s1", 1, 1, "a"));
+        await w.Mixpanel.WaitAsync(e => e.Count >= 1);
+        Assert.All(w.Mixpanel.Requests, r => Assert.Null(r.IntegrationId));
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => fx.StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Destinations:Mixpanel:IntegrationId"] = "cohort sync",
+        }));
+        Assert.Contains("Destinations:Mixpanel:IntegrationId", error.Message);
     }
 
     [Fact]

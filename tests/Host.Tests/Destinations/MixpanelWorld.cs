@@ -22,11 +22,15 @@ sealed class MixpanelWorld : IAsyncDisposable
         ["Destinations:Mixpanel:Hosts:IN"] = standIn.Url + "/in",
     };
 
-    public static async Task<MixpanelWorld> StartAsync(HostFixture fx)
+    /// <summary>Starts the stand-in and the host; <paramref name="more"/> settings are added to the stand-in's.</summary>
+    public static async Task<MixpanelWorld> StartAsync(HostFixture fx, IReadOnlyDictionary<string, string?>? more = null)
     {
         var standIn = await ImportStandIn.StartAsync();
         var database = await fx.CreateDatabaseAsync();
-        return new MixpanelWorld { Mixpanel = standIn, Database = database, Host = await fx.StartHostAsync(Settings(standIn), database) };
+        var settings = Settings(standIn);
+        foreach (var (key, value) in more ?? new Dictionary<string, string?>())
+            settings[key] = value;
+        return new MixpanelWorld { Mixpanel = standIn, Database = database, Host = await fx.StartHostAsync(settings, database) };
     }
 
     /// <summary>Creates a mixpanel destination; its id.</summary>

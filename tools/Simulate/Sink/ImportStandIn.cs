@@ -20,10 +20,11 @@ public sealed record ImportedEvent(string Event, string DistinctId, long TimeMs,
 /// <summary>
 /// One request to <c>/import</c>, as it came and as it was answered: the path (a region's prefix and
 /// <c>/import</c>), its query, the Basic credentials, whether it was gzipped, how many events it held,
-/// and the status of the answer.
+/// the status of the answer, and the <c>X-Mixpanel-Integration-ID</c> the sender named itself with (null: none).
 /// </summary>
 public sealed record ImportRequest(
-    string Path, string Query, string? BasicUser, string? BasicPassword, bool Gzipped, int EventCount, int Status, DateTime At);
+    string Path, string Query, string? BasicUser, string? BasicPassword, bool Gzipped, int EventCount, int Status, DateTime At,
+    string? IntegrationId);
 
 /// <summary>
 /// A stand-in for Mixpanel's <c>/import</c>: a real HTTP server on a loopback port that takes batches the way
@@ -129,7 +130,9 @@ public sealed class ImportStandIn : IAsyncDisposable
         var (user, password) = Basic(request.Headers.Authorization.ToString());
         var gzipped = request.Headers.ContentEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase);
         var (status, answer, count, retryAfter, hold) = Answer(request, user, gzipped, await ReadAsync(request.Body, gzipped));
-        requests.Enqueue(new ImportRequest(request.Path.Value ?? "", request.QueryString.Value ?? "", user, password, gzipped, count, status, DateTime.UtcNow));
+        var integrationId = request.Headers.TryGetValue("X-Mixpanel-Integration-ID", out var named) ? named.ToString() : null;
+        requests.Enqueue(new ImportRequest(
+            request.Path.Value ?? "", request.QueryString.Value ?? "", user, password, gzipped, count, status, DateTime.UtcNow, integrationId));
         if (hold > TimeSpan.Zero)
             await Task.Delay(hold, http.RequestAborted);
         http.Response.StatusCode = status;
