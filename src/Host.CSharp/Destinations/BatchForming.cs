@@ -81,8 +81,10 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
             FOR UPDATE OF d SKIP LOCKED
             """,
             new { destinationId }, tx);
-        var room = d is null ? 0 : (int)Math.Min(BatchesAtOnce, options.Value.MaxPendingBatches - d.pending);
-        if (d is null || room <= 0)
+        if (d is null)
+            return false;
+        var room = (int)Math.Min(BatchesAtOnce, options.Value.MaxPendingBatches - d.pending);
+        if (room <= 0)
             return false;
         // A mixpanel destination's batches take turns between action reports and changes, so that neither holds up the other.
         var reportsFirst = d.kind == DestinationKind.Mixpanel && d.next_batch % 2 == 0;

@@ -28,20 +28,8 @@ public sealed class DeliveryWorker(
     readonly ConcurrentDictionary<Guid, bool> underWay = new();
     readonly List<Task> attempts = [];
 
-    // At most one wake-up waits: a destination yielding its place needs the next pass now, not after the poll.
-    readonly SemaphoreSlim wake = new(0, 1);
-
-    void Wake()
-    {
-        try
-        {
-            wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // A pass is already due.
-        }
-    }
+    // A destination yielding its place needs the next pass now, not after the poll.
+    readonly WakeUp wake = new();
 
     /// <summary>Forms the destination's batches until it is caught up or has enough waiting.</summary>
     async Task FormAllAsync(Guid destinationId, CancellationToken ct)
@@ -107,7 +95,7 @@ public sealed class DeliveryWorker(
 
             try
             {
-                await wake.WaitAsync(o.PollMilliseconds, stoppingToken);
+                await wake.WaitAsync(TimeSpan.FromMilliseconds(o.PollMilliseconds), stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -167,7 +155,7 @@ public sealed class DeliveryWorker(
             await formingAhead;
             underWay.TryRemove(due.destination_id, out _);
             if (yielded)
-                Wake();
+                wake.Set();
         }
     }
 }

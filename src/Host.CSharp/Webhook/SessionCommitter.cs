@@ -18,8 +18,7 @@ public sealed class SessionCommitter(
     NpgsqlDataSource dataSource, IOptions<CommitOptions> options, ServiceMetrics metrics, ILogger<SessionCommitter> logger)
     : BackgroundService
 {
-    // At most one wake-up waits: a burst of sealing pages needs one more look, not one each.
-    readonly SemaphoreSlim wake = new(0, 1);
+    readonly WakeUp wake = new();
 
     static readonly string CohortsWithSealedSessions = $"""
         SELECT cohort_key FROM sync_session WHERE state = '{StorageNames.Sealed}'
@@ -30,17 +29,7 @@ public sealed class SessionCommitter(
         $"SELECT EXISTS (SELECT 1 FROM sync_session WHERE cohort_key = @cohort AND state = '{StorageNames.Sealed}')";
 
     /// <summary>A session was sealed and not committed: look now rather than at the next poll.</summary>
-    public void Notify()
-    {
-        try
-        {
-            wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // A look is already due.
-        }
-    }
+    public void Notify() => wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

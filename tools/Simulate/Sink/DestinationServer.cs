@@ -3,13 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace CohortSync.Simulate.Sink;
 
@@ -40,7 +34,7 @@ public sealed record Answer(int Status, string? RetryAfter = null, string? Locat
 /// </summary>
 public sealed class DestinationServer : IAsyncDisposable
 {
-    readonly WebApplication app;
+    WebApplication app = null!;
     readonly bool keepBodies;
     readonly ConcurrentQueue<Received> received = new();
     readonly ConcurrentDictionary<string, int> underWay = new();
@@ -58,11 +52,7 @@ public sealed class DestinationServer : IAsyncDisposable
 
     public int OverlappingDeliveries;
 
-    DestinationServer(WebApplication app, bool keepBodies)
-    {
-        this.app = app;
-        this.keepBodies = keepBodies;
-    }
+    DestinationServer(bool keepBodies) => this.keepBodies = keepBodies;
 
     public IReadOnlyList<Received> All => [.. received];
 
@@ -80,16 +70,8 @@ public sealed class DestinationServer : IAsyncDisposable
 
     public static async Task<DestinationServer> StartAsync(bool keepBodies = true)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        // Ctrl+C and SIGTERM end the program that runs the sink (simulate), not only the sink.
-        builder.Services.AddSingleton<IHostLifetime, NoSignalHandling>();
-        var app = builder.Build();
-        var server = new DestinationServer(app, keepBodies);
-        app.MapPost("/{**path}", server.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var server = new DestinationServer(keepBodies);
+        (server.app, var address) = await LoopbackServer.StartAsync(server.HandleAsync);
         server.Url = $"{address}/hook";
         return server;
     }
@@ -171,12 +153,4 @@ public sealed class DestinationServer : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
     }
-}
-
-/// <summary>A host lifetime that leaves the process's signals alone.</summary>
-sealed class NoSignalHandling : IHostLifetime
-{
-    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -5,12 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CohortSync.Simulate.Sink;
 
@@ -47,7 +42,7 @@ public sealed class ImportStandIn : IAsyncDisposable
     public static readonly string[] PlaceholderDistinctIds =
         ["anon", "anonymous", "nil", "none", "null", "n/a", "na", "undefined", "unknown", "0", "-1", "00000000-0000-0000-0000-000000000000", "[]", "{}", "<nil>"];
 
-    readonly WebApplication app;
+    WebApplication app = null!;
     readonly object gate = new();
     readonly List<ImportedEvent> events = [];
     readonly HashSet<(string, string, long, string)> seen = [];
@@ -55,8 +50,6 @@ public sealed class ImportStandIn : IAsyncDisposable
     readonly Queue<(int Status, TimeSpan? RetryAfter)> faults = new();
     TimeSpan holdAnswers;
     int heldAnswers;
-
-    ImportStandIn(WebApplication app) => this.app = app;
 
     /// <summary>The base URL (<c>http://127.0.0.1:port</c>); batches go to <c>{Url}/import</c> or <c>{Url}/{prefix}/import</c>.</summary>
     public string Url { get; private set; } = "";
@@ -80,14 +73,8 @@ public sealed class ImportStandIn : IAsyncDisposable
     /// <summary>Starts the stand-in on loopback <paramref name="port"/>, or a free port.</summary>
     public static async Task<ImportStandIn> StartAsync(int port = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var standIn = new ImportStandIn(app);
-        app.MapPost("/{**path}", standIn.HandleAsync);
-        await app.StartAsync();
-        standIn.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+        var standIn = new ImportStandIn();
+        (standIn.app, standIn.Url) = await LoopbackServer.StartAsync(standIn.HandleAsync, port);
         return standIn;
     }
 
