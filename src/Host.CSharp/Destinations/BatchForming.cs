@@ -2,7 +2,6 @@ using System.Text.Json;
 using CohortSync.Domain;
 using CohortSync.Domain.Targeting;
 using CohortSync.Host.Feed;
-using CohortSync.Host.UserProfiles;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -178,7 +177,7 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
     /// <summary>Changes are formed this many batches at a time: one feed read, ledger read and write, and profile lookup for them all.</summary>
     const int BatchesAtOnce = 10;
 
-    sealed record FormedBatch(IReadOnlyList<FeedEvent> Changes, string Body);
+    sealed record FormedBatch(IReadOnlyList<FeedEvent> Changes, byte[] Body);
 
     static FeedPosition Position(FeedEvent e) =>
         FeedCursor.TryDecode(e.Cursor, out var c) ? new FeedPosition(c.CommitPosition, c.DistinctId)
@@ -197,7 +196,7 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
         // Only a webhook is sent profiles. One index probe per user: right after a large commit the statistics
         // lag behind the table, and the planner chose to scan every profile of every project instead.
         var profiles = d.kind != DestinationKind.Webhook
-            ? new Dictionary<string, ProfileView>()
+            ? new Dictionary<string, DeliveredProfile>()
             : (await connection.QueryAsync<ProfileRow>(
                     """
                     SELECT p.distinct_id, p.email, p.first_name, p.last_name, p.phone_number, p.properties::text AS properties, p.updated_at
@@ -206,8 +205,8 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                         SELECT * FROM user_profile p WHERE p.project_id = @project AND p.distinct_id = u.distinct_id LIMIT 1) p
                     """,
                     new { project = d.project_id, userIds = send.Select(e => e.DistinctId).Distinct().ToArray() }, tx))
-                .ToDictionary(r => r.distinct_id, r => ProfileView.From(new ProfileView.Row(
-                    r.email, r.first_name, r.last_name, r.phone_number, r.properties, r.updated_at)), StringComparer.Ordinal);
+                .ToDictionary(r => r.distinct_id, r => new DeliveredProfile(
+                    r.email, r.first_name, r.last_name, r.phone_number, new StoredJson(r.properties), r.updated_at), StringComparer.Ordinal);
         return new BatchSource(d.destination_id, d.project_id, names, profiles,
             d.event_names is null ? null : JsonSerializer.Deserialize<MixpanelEventNames>(d.event_names, JsonSerializerOptions.Web), d.event_properties);
     }
@@ -224,7 +223,7 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                                         last_position, last_distinct_id, oldest_change_at, replay)
             SELECT @id, @firstBatch + b.ordinal - 1, b.webhook_id, b.body, b.change_count, b.first_position, b.first_distinct_id,
                    b.last_position, b.last_distinct_id, b.oldest_change_at, @replay
-            FROM unnest(@webhookIds::text[], @bodies::text[], @counts::int[], @firstPositions::bigint[], @firstIds::text[],
+            FROM unnest(@webhookIds::text[], @bodies::bytea[], @counts::int[], @firstPositions::bigint[], @firstIds::text[],
                         @lastPositions::bigint[], @lastIds::text[], @oldest::timestamptz[])
                  WITH ORDINALITY AS b(webhook_id, body, change_count, first_position, first_distinct_id, last_position, last_distinct_id,
                                       oldest_change_at, ordinal)

@@ -1,4 +1,5 @@
-using CohortSync.Host.UserProfiles;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace CohortSync.Host.Destinations;
 
@@ -21,4 +22,28 @@ public sealed record DeliveredChange(
 
 public sealed record DeliveredCohort(string Id, string? Name);
 
-public sealed record DeliveredUser(string DistinctId, ProfileView? Profile);
+public sealed record DeliveredUser(string DistinctId, DeliveredProfile? Profile);
+
+/// <summary>
+/// A user's profile as <c>/v1</c> shows it. <c>Properties</c> is the stored JSON object, written as it is stored:
+/// a batch holds a thousand of them, and parsing each only to write it again was a large share of forming's time.
+/// </summary>
+public sealed record DeliveredProfile(
+    string? Email, string? FirstName, string? LastName, string? PhoneNumber, StoredJson Properties, DateTime UpdatedAt);
+
+/// <summary>JSON that PostgreSQL stored (jsonb read as text), so valid: written without being parsed.</summary>
+[JsonConverter(typeof(StoredJsonConverter))]
+public sealed record StoredJson(string Text)
+{
+    sealed class StoredJsonConverter : JsonConverter<StoredJson>
+    {
+        public override StoredJson Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            using var document = JsonDocument.ParseValue(ref reader);
+            return new StoredJson(document.RootElement.GetRawText());
+        }
+
+        public override void Write(Utf8JsonWriter writer, StoredJson value, JsonSerializerOptions options) =>
+            writer.WriteRawValue(value.Text, skipInputValidation: true);
+    }
+}

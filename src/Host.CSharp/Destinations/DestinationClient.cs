@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace CohortSync.Host.Destinations;
@@ -56,10 +55,12 @@ public sealed class DestinationClient : IDisposable
         return http;
     }
 
-    public async Task<DeliveryAnswer> PostAsync(string url, string webhookId, string body, IEnumerable<string> secrets, CancellationToken ct)
+    public async Task<DeliveryAnswer> PostAsync(string url, string webhookId, byte[] body, IEnumerable<string> secrets, CancellationToken ct)
     {
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
         request.Headers.TryAddWithoutValidation("webhook-id", webhookId);
         request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("webhook-signature", SigningSecret.Header(secrets, webhookId, timestamp, body));

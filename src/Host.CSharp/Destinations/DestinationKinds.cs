@@ -1,5 +1,4 @@
 using CohortSync.Host.Feed;
-using CohortSync.Host.UserProfiles;
 
 namespace CohortSync.Host.Destinations;
 
@@ -10,7 +9,7 @@ namespace CohortSync.Host.Destinations;
 public interface IDestinationKind
 {
     /// <summary>The body of a batch of these changes, holding as many of them, from the first, as one request may (at least one).</summary>
-    (string Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay);
+    (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay);
 
     /// <summary>One attempt at a claimed batch.</summary>
     Task<DeliveryAnswer> AttemptAsync(ClaimedBatch batch, CancellationToken ct);
@@ -21,7 +20,7 @@ public interface IDestinationKind
 
 /// <summary>What forming knows when it writes a batch's body: the destination, its cohorts' names and its users' profiles.</summary>
 public sealed record BatchSource(
-    Guid DestinationId, string ProjectId, IReadOnlyDictionary<string, string?> CohortNames, IReadOnlyDictionary<string, ProfileView> Profiles,
+    Guid DestinationId, string ProjectId, IReadOnlyDictionary<string, string?> CohortNames, IReadOnlyDictionary<string, DeliveredProfile> Profiles,
     MixpanelEventNames? EventNames, string? PropertiesJson);
 
 /// <summary>
@@ -29,7 +28,7 @@ public sealed record BatchSource(
 /// signing secrets, or a mixpanel destination's region and credentials.
 /// </summary>
 public sealed record ClaimedBatch(
-    string kind, string webhook_id, string body, int attempts, int schedule_step, string? url, string? secret, string? previous_secret,
+    string kind, string webhook_id, byte[] body, int attempts, int schedule_step, string? url, string? secret, string? previous_secret,
     DateTime? previous_secret_until, string? mixpanel_region, string? mixpanel_username, string? mixpanel_secret, string? mixpanel_project_id)
 {
     // A record would print its secrets.

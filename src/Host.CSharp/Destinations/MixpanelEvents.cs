@@ -37,7 +37,7 @@ static class MixpanelEvents
         Write(r.Event, r.PropertiesJson, w => Common(w, r.OccurredAt, r.DistinctId, InsertId.ForReport(r.ProjectId, r.ReportId)));
 
     /// <summary>The request body: a JSON array of the first events that fit one request (always at least one).</summary>
-    public static (string Body, int Count) Body(IReadOnlyList<string> events)
+    public static (byte[] Body, int Count) Body(IReadOnlyList<string> events)
     {
         var bytes = 2;
         var count = 0;
@@ -49,7 +49,7 @@ static class MixpanelEvents
             bytes += size;
             count++;
         }
-        return ("[" + string.Join(',', events.Take(count)) + "]", count);
+        return (Encoding.UTF8.GetBytes("[" + string.Join(',', events.Take(count)) + "]"), count);
     }
 
     static void Common(Utf8JsonWriter w, DateTime time, string distinctId, string insertId)

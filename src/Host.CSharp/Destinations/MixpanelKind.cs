@@ -11,7 +11,7 @@ namespace CohortSync.Host.Destinations;
 /// </summary>
 public sealed class MixpanelKind(MixpanelImportClient client) : IDestinationKind
 {
-    public (string Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay) =>
+    public (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay) =>
         MixpanelEvents.Body([.. send.Select(e => MixpanelEvents.ForChange(
             source.DestinationId, e, Position(e), source.CohortNames.GetValueOrDefault(e.CohortId), source.EventNames!, source.PropertiesJson!))]);
 

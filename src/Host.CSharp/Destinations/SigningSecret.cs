@@ -14,14 +14,16 @@ public static class SigningSecret
 
     public static string New() => Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes));
 
-    public static string Sign(string secret, string webhookId, long timestamp, string body)
+    /// <summary>One signature. The body is hashed where it lies: a batch of a thousand changes is a third of a megabyte.</summary>
+    public static string Sign(string secret, string webhookId, long timestamp, ReadOnlySpan<byte> body)
     {
-        var key = Convert.FromBase64String(secret[Prefix.Length..]);
-        var mac = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{webhookId}.{timestamp}.{body}"));
-        return "v1," + Convert.ToBase64String(mac);
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Convert.FromBase64String(secret[Prefix.Length..]));
+        hmac.AppendData(Encoding.UTF8.GetBytes($"{webhookId}.{timestamp}."));
+        hmac.AppendData(body);
+        return "v1," + Convert.ToBase64String(hmac.GetHashAndReset());
     }
 
     /// <summary>The <c>webhook-signature</c> header: one signature per secret that signs now, space-separated.</summary>
-    public static string Header(IEnumerable<string> secrets, string webhookId, long timestamp, string body) =>
+    public static string Header(IEnumerable<string> secrets, string webhookId, long timestamp, byte[] body) =>
         string.Join(' ', secrets.Select(s => Sign(s, webhookId, timestamp, body)));
 }

@@ -7,8 +7,8 @@ namespace CohortSync.Host.Destinations;
 /// <summary>A webhook destination: signed JSON batches of changes, retried on Standard Webhooks' schedule.</summary>
 public sealed class WebhookKind(DestinationClient client, IOptions<DestinationOptions> options) : IDestinationKind
 {
-    public (string Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<Feed.FeedEvent> send, bool replay) =>
-        (JsonSerializer.Serialize(
+    public (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<Feed.FeedEvent> send, bool replay) =>
+        (JsonSerializer.SerializeToUtf8Bytes(
             new DeliveryBody(DeliveryBody.ChangesType, replay, [.. send.Select(e => new DeliveredChange(
                 e.Cursor, e.ProjectId, new DeliveredCohort(e.CohortId, source.CohortNames.GetValueOrDefault(e.CohortId)),
                 new DeliveredUser(e.DistinctId, source.Profiles.GetValueOrDefault(e.DistinctId)), e.Kind, e.SessionId, e.RecordedAt))]),
