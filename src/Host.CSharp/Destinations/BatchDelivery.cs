@@ -31,30 +31,37 @@ public sealed class BatchDelivery(NpgsqlDataSource dataSource, DestinationKinds 
             new { limit })];
     }
 
-    /// <summary>The destination's oldest waiting batch when it is due now, else null.</summary>
-    public async Task<Due?> NextDueAsync(Guid destinationId, CancellationToken ct)
+    /// <summary>A batch's body, read ahead of its attempt; bodies never change once formed.</summary>
+    public sealed record Ahead(long Batch, byte[] Body);
+
+    /// <summary>
+    /// The destination's next waiting batch after <paramref name="batch"/>, with its body, or null. Read while
+    /// that batch's call is under way, so that the next attempt need not wait for a third of a megabyte.
+    /// </summary>
+    public async Task<Ahead?> AheadAsync(Guid destinationId, long batch, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<Due>(
+        return await connection.QuerySingleOrDefaultAsync<Ahead>(
             """
-            SELECT b.destination_id, b.batch
-            FROM (SELECT p.destination_id, p.batch, p.next_attempt_at FROM delivery_batch p
-                  WHERE p.destination_id = @destinationId AND p.state = 'pending'
-                  ORDER BY p.batch LIMIT 1) b
-            WHERE b.next_attempt_at <= now()
+            SELECT batch, body FROM delivery_batch
+            WHERE destination_id = @destinationId AND batch > @batch AND state = 'pending'
+            ORDER BY batch LIMIT 1
             """,
-            new { destinationId });
+            new { destinationId, batch });
     }
 
-    /// <summary>One attempt; true when the batch was delivered (false also when another host had it or it was not due).</summary>
-    public async Task<bool> AttemptAsync(Due due, CancellationToken ct)
+    /// <summary>
+    /// One attempt, with the batch's body when it was read ahead; true when the batch was delivered (false also
+    /// when another host had it or it was not due).
+    /// </summary>
+    public async Task<bool> AttemptAsync(Due due, byte[]? body, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         // Still the oldest waiting batch, still due, and not under way on another host.
         var c = await connection.QuerySingleOrDefaultAsync<ClaimedBatch>(
             """
-            SELECT d.kind, b.webhook_id, b.body, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until,
+            SELECT d.kind, b.webhook_id, CASE WHEN @read THEN NULL ELSE b.body END AS body, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until,
                    d.mixpanel_region, d.mixpanel_username, d.mixpanel_secret, d.mixpanel_project_id
             FROM delivery_batch b
             JOIN destination d ON d.destination_id = b.destination_id
@@ -63,9 +70,11 @@ public sealed class BatchDelivery(NpgsqlDataSource dataSource, DestinationKinds 
               AND NOT EXISTS (SELECT 1 FROM delivery_batch o WHERE o.destination_id = b.destination_id AND o.state = 'pending' AND o.batch < b.batch)
             FOR UPDATE OF b SKIP LOCKED
             """,
-            due, tx);
+            new { due.destination_id, due.batch, read = body is not null }, tx);
         if (c is null)
             return false;
+        if (body is not null)
+            c = c with { body = body };
 
         var kind = kinds.For(c.kind);
         var started = DateTime.UtcNow;
@@ -73,50 +82,45 @@ public sealed class BatchDelivery(NpgsqlDataSource dataSource, DestinationKinds 
         metrics.Attempted(answer.Outcome);
 
         var attempt = c.attempts + 1;
-        await connection.ExecuteAsync(
+        // Each answer is stored in one round trip. Its commit does not wait for the disk: an answer lost in a
+        // crash of PostgreSQL leaves the batch waiting, and it is sent again with the same webhook-id and body.
+        const string Record =
             """
+            SET LOCAL synchronous_commit = off;
             INSERT INTO delivery_attempt (destination_id, batch, attempt, started_at, latency_ms, status, outcome, error, failed_records)
-            VALUES (@destination_id, @batch, @attempt, @started, @latency, @status, @outcome, @error, @failed::jsonb)
-            """,
-            new
-            {
-                due.destination_id, due.batch, attempt, started, latency = (int)answer.Latency.TotalMilliseconds,
-                status = answer.Status, outcome = answer.Outcome, error = answer.Error, failed = answer.FailedRecords,
-            }, tx);
-
-        if (answer.Done)
+            VALUES (@destination_id, @batch, @attempt, @started, @latency, @status, @outcome, @error, @failed::jsonb);
+            """;
+        var wait = answer.Done || answer.Outcome == DeliveryAnswer.Gone ? TimeSpan.Zero : kind.NextWait(c.schedule_step + 1, answer);
+        if (wait < TimeSpan.Zero)
+            metrics.GaveUp();
+        var then = answer switch
         {
-            await connection.ExecuteAsync(
+            { Done: true } =>
                 "UPDATE delivery_batch SET state = 'delivered', attempts = @attempt, delivered_at = now() WHERE destination_id = @destination_id AND batch = @batch",
-                new { due.destination_id, due.batch, attempt }, tx);
-        }
-        else if (answer.Outcome == DeliveryAnswer.Gone)
-        {
-            await connection.ExecuteAsync(
+            { Outcome: DeliveryAnswer.Gone } =>
                 """
                 UPDATE delivery_batch SET attempts = @attempt WHERE destination_id = @destination_id AND batch = @batch;
                 UPDATE destination SET enabled = false, state = 'gone', updated_at = now() WHERE destination_id = @destination_id;
                 """,
-                new { due.destination_id, due.batch, attempt }, tx);
-        }
-        else
-        {
-            var wait = kind.NextWait(c.schedule_step + 1, answer);
-            if (wait < TimeSpan.Zero)
-                metrics.GaveUp();
-            await connection.ExecuteAsync(
-                wait < TimeSpan.Zero
-                    ? """
-                      UPDATE delivery_batch SET attempts = @attempt WHERE destination_id = @destination_id AND batch = @batch;
-                      UPDATE destination SET state = 'failing', updated_at = now() WHERE destination_id = @destination_id;
-                      """
-                    : """
-                      UPDATE delivery_batch
-                      SET attempts = @attempt, schedule_step = schedule_step + 1, next_attempt_at = now() + make_interval(secs => @seconds)
-                      WHERE destination_id = @destination_id AND batch = @batch
-                      """,
-                new { due.destination_id, due.batch, attempt, seconds = wait.TotalSeconds }, tx);
-        }
+            _ when wait < TimeSpan.Zero =>
+                """
+                UPDATE delivery_batch SET attempts = @attempt WHERE destination_id = @destination_id AND batch = @batch;
+                UPDATE destination SET state = 'failing', updated_at = now() WHERE destination_id = @destination_id;
+                """,
+            _ =>
+                """
+                UPDATE delivery_batch
+                SET attempts = @attempt, schedule_step = schedule_step + 1, next_attempt_at = now() + make_interval(secs => @seconds)
+                WHERE destination_id = @destination_id AND batch = @batch
+                """,
+        };
+        await connection.ExecuteAsync(
+            Record + then,
+            new
+            {
+                due.destination_id, due.batch, attempt, started, latency = (int)answer.Latency.TotalMilliseconds,
+                status = answer.Status, outcome = answer.Outcome, error = answer.Error, failed = answer.FailedRecords, seconds = wait.TotalSeconds,
+            }, tx);
         await tx.CommitAsync(ct);
         return answer.Done;
     }
