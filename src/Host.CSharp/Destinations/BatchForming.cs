@@ -5,6 +5,7 @@ using CohortSync.Host.Feed;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace CohortSync.Host.Destinations;
 
@@ -117,7 +118,12 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
 
         var byPosition = events.ToDictionary(e => e.Position, e => e.Event);
         var policy = new Policy(d.kinds.Contains("entered"), d.kinds.Contains("exited"), TimeSpan.FromSeconds(d.reentry_cooldown_seconds ?? 0));
-        LedgerEntry[] ledger = replaying ? [] : await LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
+        // The bodies' cohort names and profiles are looked up on a connection of their own, while the ledger is read.
+        var wanted = changes.Where(c => d.kinds.Contains(c.Kind.ToString())).Select(c => byPosition[c.Position]).ToList();
+        var sourcing = wanted.Count == 0 ? Task.FromResult<BatchSource?>(null) : SourceAsync(d, wanted, ct);
+        var reading = replaying ? Task.FromResult<LedgerEntry[]>([]) : LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
+        await Task.WhenAll(sourcing, reading);
+        var ledger = reading.Result;
         var plan = replaying
             ? new Plan([.. changes.Where(c => d.kinds.Contains(c.Kind.ToString()))], [])
             : Ledger.Plan(policy, ledger, changes);
@@ -127,7 +133,7 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
         if (plan.Send.Length > 0)
         {
             var send = plan.Send.Select(c => byPosition[c.Position]).ToList();
-            var source = await SourceAsync(connection, tx, d, send);
+            var source = sourcing.Result!;
             var kind = kinds.For(d.kind);
             var formed = 0;
             while (formed < send.Count && batches.Count < room)
@@ -148,10 +154,10 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                 replayDone = replayEnd is not null && Compare(cut, replayEnd) >= 0;
                 cutShort = true;
             }
-            await InsertBatchesAsync(connection, tx, d, batches, replaying);
+            await InsertBatchesAsync(connection, d, batches, replaying, ct);
         }
         if (!replaying)
-            await LedgerStore.WriteAsync(connection, tx, d.destination_id, plan.Ledger);
+            await LedgerStore.WriteAsync(connection, tx, d.destination_id, plan.Ledger, ledger, ct);
 
         await connection.ExecuteAsync(
             replaying
@@ -186,12 +192,13 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
     static int Compare(FeedPosition a, FeedPosition b) => ((IComparable)a).CompareTo(b);
 
     /// <summary>What the bodies of these changes are written from: their cohorts' names and (for a webhook) their users' profiles.</summary>
-    static async Task<BatchSource> SourceAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FeedEvent> send)
+    async Task<BatchSource?> SourceAsync(DestinationRow d, IReadOnlyList<FeedEvent> send, CancellationToken ct)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var cohortIds = send.Select(e => e.CohortId).Distinct().ToArray();
         var names = (await connection.QueryAsync<CohortRow>(
                 "SELECT cohort_id, name FROM cohort WHERE project_id = @project AND cohort_id = ANY(@cohortIds)",
-                new { project = d.project_id, cohortIds }, tx))
+                new { project = d.project_id, cohortIds }))
             .ToDictionary(r => r.cohort_id, r => r.name, StringComparer.Ordinal);
         // Only a webhook is sent profiles. One index probe per user: right after a large commit the statistics
         // lag behind the table, and the planner chose to scan every profile of every project instead.
@@ -204,42 +211,39 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
                     CROSS JOIN LATERAL (
                         SELECT * FROM user_profile p WHERE p.project_id = @project AND p.distinct_id = u.distinct_id LIMIT 1) p
                     """,
-                    new { project = d.project_id, userIds = send.Select(e => e.DistinctId).Distinct().ToArray() }, tx))
+                    new { project = d.project_id, userIds = send.Select(e => e.DistinctId).Distinct().ToArray() }))
                 .ToDictionary(r => r.distinct_id, r => new DeliveredProfile(
                     r.email, r.first_name, r.last_name, r.phone_number, new StoredJson(r.properties), r.updated_at), StringComparer.Ordinal);
         return new BatchSource(d.destination_id, d.project_id, names, profiles,
             d.event_names is null ? null : JsonSerializer.Deserialize<MixpanelEventNames>(d.event_names, JsonSerializerOptions.Web), d.event_properties);
     }
 
-    /// <summary>The batches, numbered on from the destination's next, in one statement.</summary>
-    static async Task InsertBatchesAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, DestinationRow d, IReadOnlyList<FormedBatch> batches, bool replay)
+    /// <summary>The batches, numbered on from the destination's next, copied in: ten bodies are three megabytes.</summary>
+    static async Task InsertBatchesAsync(NpgsqlConnection connection, DestinationRow d, IReadOnlyList<FormedBatch> batches, bool replay, CancellationToken ct)
     {
-        var firsts = batches.Select(b => Position(b.Changes[0])).ToArray();
-        var lasts = batches.Select(b => Position(b.Changes[^1])).ToArray();
-        await connection.ExecuteAsync(
+        await using var copy = await connection.BeginBinaryImportAsync(
             """
-            INSERT INTO delivery_batch (destination_id, batch, webhook_id, body, change_count, first_position, first_distinct_id,
-                                        last_position, last_distinct_id, oldest_change_at, replay)
-            SELECT @id, @firstBatch + b.ordinal - 1, b.webhook_id, b.body, b.change_count, b.first_position, b.first_distinct_id,
-                   b.last_position, b.last_distinct_id, b.oldest_change_at, @replay
-            FROM unnest(@webhookIds::text[], @bodies::bytea[], @counts::int[], @firstPositions::bigint[], @firstIds::text[],
-                        @lastPositions::bigint[], @lastIds::text[], @oldest::timestamptz[])
-                 WITH ORDINALITY AS b(webhook_id, body, change_count, first_position, first_distinct_id, last_position, last_distinct_id,
-                                      oldest_change_at, ordinal)
-            """,
-            new
-            {
-                id = d.destination_id, firstBatch = d.next_batch, replay,
-                webhookIds = batches.Select(_ => $"msg_{Guid.NewGuid():N}").ToArray(),
-                bodies = batches.Select(b => b.Body).ToArray(),
-                counts = batches.Select(b => b.Changes.Count).ToArray(),
-                firstPositions = firsts.Select(p => p.CommitPosition).ToArray(),
-                firstIds = firsts.Select(p => p.DistinctId).ToArray(),
-                lastPositions = lasts.Select(p => p.CommitPosition).ToArray(),
-                lastIds = lasts.Select(p => p.DistinctId).ToArray(),
-                oldest = batches.Select(b => DateTime.SpecifyKind(b.Changes.Min(e => e.RecordedAt), DateTimeKind.Utc)).ToArray(),
-            }, tx);
+            COPY delivery_batch (destination_id, batch, webhook_id, body, change_count, first_position, first_distinct_id,
+                                 last_position, last_distinct_id, oldest_change_at, replay) FROM STDIN (FORMAT BINARY)
+            """, ct);
+        var number = d.next_batch;
+        foreach (var b in batches)
+        {
+            var (first, last) = (Position(b.Changes[0]), Position(b.Changes[^1]));
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(d.destination_id, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(number++, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync($"msg_{Guid.NewGuid():N}", NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(b.Body, NpgsqlDbType.Bytea, ct);
+            await copy.WriteAsync(b.Changes.Count, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(first.CommitPosition, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(first.DistinctId, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(last.CommitPosition, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(last.DistinctId, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(DateTime.SpecifyKind(b.Changes.Min(e => e.RecordedAt), DateTimeKind.Utc), NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(replay, NpgsqlDbType.Boolean, ct);
+        }
+        await copy.CompleteAsync(ct);
     }
 
     /// <summary>

