@@ -31,37 +31,30 @@ public sealed class BatchDelivery(NpgsqlDataSource dataSource, DestinationKinds 
             new { limit })];
     }
 
-    /// <summary>A batch's body, read ahead of its attempt; bodies never change once formed.</summary>
-    public sealed record Ahead(long Batch, byte[] Body);
-
-    /// <summary>
-    /// The destination's next waiting batch after <paramref name="batch"/>, with its body, or null. Read while
-    /// that batch's call is under way, so that the next attempt need not wait for a third of a megabyte.
-    /// </summary>
-    public async Task<Ahead?> AheadAsync(Guid destinationId, long batch, CancellationToken ct)
+    /// <summary>The destination's oldest waiting batch when it is due now, else null.</summary>
+    public async Task<Due?> NextDueAsync(Guid destinationId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<Ahead>(
+        return await connection.QuerySingleOrDefaultAsync<Due>(
             """
-            SELECT batch, body FROM delivery_batch
-            WHERE destination_id = @destinationId AND batch > @batch AND state = 'pending'
-            ORDER BY batch LIMIT 1
+            SELECT b.destination_id, b.batch
+            FROM (SELECT p.destination_id, p.batch, p.next_attempt_at FROM delivery_batch p
+                  WHERE p.destination_id = @destinationId AND p.state = 'pending'
+                  ORDER BY p.batch LIMIT 1) b
+            WHERE b.next_attempt_at <= now()
             """,
-            new { destinationId, batch });
+            new { destinationId });
     }
 
-    /// <summary>
-    /// One attempt, with the batch's body when it was read ahead; true when the batch was delivered (false also
-    /// when another host had it or it was not due).
-    /// </summary>
-    public async Task<bool> AttemptAsync(Due due, byte[]? body, CancellationToken ct)
+    /// <summary>One attempt; true when the batch was delivered (false also when another host had it or it was not due).</summary>
+    public async Task<bool> AttemptAsync(Due due, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         // Still the oldest waiting batch, still due, and not under way on another host.
         var c = await connection.QuerySingleOrDefaultAsync<ClaimedBatch>(
             """
-            SELECT d.kind, b.webhook_id, CASE WHEN @read THEN NULL ELSE b.body END AS body, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until,
+            SELECT d.kind, b.webhook_id, b.body, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until,
                    d.mixpanel_region, d.mixpanel_username, d.mixpanel_secret, d.mixpanel_project_id
             FROM delivery_batch b
             JOIN destination d ON d.destination_id = b.destination_id
@@ -70,11 +63,9 @@ public sealed class BatchDelivery(NpgsqlDataSource dataSource, DestinationKinds 
               AND NOT EXISTS (SELECT 1 FROM delivery_batch o WHERE o.destination_id = b.destination_id AND o.state = 'pending' AND o.batch < b.batch)
             FOR UPDATE OF b SKIP LOCKED
             """,
-            new { due.destination_id, due.batch, read = body is not null }, tx);
+            due, tx);
         if (c is null)
             return false;
-        if (body is not null)
-            c = c with { body = body };
 
         var kind = kinds.For(c.kind);
         var started = DateTime.UtcNow;
@@ -82,11 +73,9 @@ public sealed class BatchDelivery(NpgsqlDataSource dataSource, DestinationKinds 
         metrics.Attempted(answer.Outcome);
 
         var attempt = c.attempts + 1;
-        // Each answer is stored in one round trip. Its commit does not wait for the disk: an answer lost in a
-        // crash of PostgreSQL leaves the batch waiting, and it is sent again with the same webhook-id and body.
+        // The answer is stored in one round trip: the attempt, then what it means for the batch and the destination.
         const string Record =
             """
-            SET LOCAL synchronous_commit = off;
             INSERT INTO delivery_attempt (destination_id, batch, attempt, started_at, latency_ms, status, outcome, error, failed_records)
             VALUES (@destination_id, @batch, @attempt, @started, @latency, @status, @outcome, @error, @failed::jsonb);
             """;

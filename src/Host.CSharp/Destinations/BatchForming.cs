@@ -118,7 +118,9 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
 
         var byPosition = events.ToDictionary(e => e.Position, e => e.Event);
         var policy = new Policy(d.kinds.Contains("entered"), d.kinds.Contains("exited"), TimeSpan.FromSeconds(d.reentry_cooldown_seconds ?? 0));
-        // The bodies' cohort names and profiles are looked up on a connection of their own, while the ledger is read.
+        // The bodies' cohort names and profiles are looked up on a connection of their own, while the ledger is read:
+        // for every change of the kinds the destination wants, also those the ledger will hold back (few: a stay
+        // already targeted, a return within the cooldown), rather than wait for the plan.
         var wanted = changes.Where(c => d.kinds.Contains(c.Kind.ToString())).Select(c => byPosition[c.Position]).ToList();
         var sourcing = wanted.Count == 0 ? Task.FromResult<BatchSource?>(null) : SourceAsync(d, wanted, ct);
         var reading = replaying ? Task.FromResult<LedgerEntry[]>([]) : LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);

@@ -58,21 +58,6 @@ public sealed class DeliveryWorker(
         }
     }
 
-    /// <summary>The next batch's body, read ahead; null also when reading failed (the attempt then reads it itself).</summary>
-    async Task<BatchDelivery.Ahead?> ReadAheadAsync(BatchDelivery.Due due, CancellationToken ct)
-    {
-        try
-        {
-            return await delivery.AheadAsync(due.destination_id, due.batch, ct);
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested)
-        {
-            logger.Log(DatabaseFaults.IsTransient(e) ? LogLevel.Warning : LogLevel.Error, e,
-                "Reading ahead for destination {Destination} failed; its next attempt reads the batch itself", due.destination_id);
-            return null;
-        }
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
@@ -121,34 +106,29 @@ public sealed class DeliveryWorker(
 
     /// <summary>
     /// Delivers the destination's batches one after another while they succeed, up to a limit so that it yields
-    /// its place. While one is under way the next batches are formed and the next one's body is read, so that a
-    /// destination catching up is paced neither by the poll nor by forming.
+    /// its place. The next batches are formed while one is under way, so that a destination catching up is paced
+    /// neither by the poll nor by forming.
     /// </summary>
     async Task AttemptAsync(BatchDelivery.Due due, CancellationToken ct)
     {
         await Task.Yield();
         var formingAhead = Task.CompletedTask;
         var yielded = false;
-        byte[]? body = null;
         try
         {
             for (var run = 1; ; run++)
             {
                 await pages.GiveWayAsync(GiveWay, ct);
-                var attempt = delivery.AttemptAsync(due, body, ct);
+                var attempt = delivery.AttemptAsync(due, ct);
                 if (formingAhead.IsCompleted)
                     formingAhead = FormAheadAsync(due.destination_id, ct);
-                var ahead = ReadAheadAsync(due, ct);
                 if (!await attempt)
-                {
-                    await ahead;
                     break;
-                }
-                if (await ahead is not { } next)
+                if (await delivery.NextDueAsync(due.destination_id, ct) is not { } next)
                 {
                     // Nothing formed yet: wait for the forming under way, then look again.
                     await formingAhead;
-                    if (await ReadAheadAsync(due, ct) is not { } formed)
+                    if (await delivery.NextDueAsync(due.destination_id, ct) is not { } formed)
                         break;
                     next = formed;
                 }
@@ -158,7 +138,7 @@ public sealed class DeliveryWorker(
                     yielded = true;
                     break;
                 }
-                (due, body) = (due with { batch = next.Batch }, next.Body);
+                due = next;
             }
         }
         catch (Exception e) when (!ct.IsCancellationRequested)

@@ -38,7 +38,8 @@ static class LedgerStore
 
     /// <summary>
     /// Writes the stays as the plan ends them. Stays the read did not find are new, and copied in: forming holds
-    /// the destination's row lock, so no other host can have written them since. A first sync of a million
+    /// the destination's row lock, as every writer of the ledger does (deleting a destination deletes its stays
+    /// under the same lock), so no other host can have written them since. A first sync of a million
     /// members is a million new stays: 10,000 of them took 49 ms to upsert, 17 to 22 ms to copy.
     /// </summary>
     public static async Task WriteAsync(
