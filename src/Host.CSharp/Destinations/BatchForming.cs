@@ -118,17 +118,16 @@ public sealed class BatchForming(NpgsqlDataSource dataSource, FeedQueries feed, 
 
         var byPosition = events.ToDictionary(e => e.Position, e => e.Event);
         var policy = new Policy(d.kinds.Contains("entered"), d.kinds.Contains("exited"), TimeSpan.FromSeconds(d.reentry_cooldown_seconds ?? 0));
+        // The changes of the kinds the destination wants: a replay sends them all; otherwise the ledger decides.
+        var wanted = changes.Where(c => c.Kind == TransitionKind.Entered ? policy.SendsEntered : policy.SendsExited).ToList();
         // The bodies' cohort names and profiles are looked up on a connection of their own, while the ledger is read:
-        // for every change of the kinds the destination wants, also those the ledger will hold back (few: a stay
-        // already targeted, a return within the cooldown), rather than wait for the plan.
-        var wanted = changes.Where(c => d.kinds.Contains(c.Kind.ToString())).Select(c => byPosition[c.Position]).ToList();
-        var sourcing = wanted.Count == 0 ? Task.FromResult<BatchSource?>(null) : SourceAsync(d, wanted, ct);
+        // for every wanted change, also those the ledger will hold back (few: a stay already targeted, a return
+        // within the cooldown), rather than wait for the plan.
+        var sourcing = wanted.Count == 0 ? Task.FromResult<BatchSource?>(null) : SourceAsync(d, [.. wanted.Select(c => byPosition[c.Position])], ct);
         var reading = replaying ? Task.FromResult<LedgerEntry[]>([]) : LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
         await Task.WhenAll(sourcing, reading);
         var ledger = reading.Result;
-        var plan = replaying
-            ? new Plan([.. changes.Where(c => d.kinds.Contains(c.Kind.ToString()))], [])
-            : Ledger.Plan(policy, ledger, changes);
+        var plan = replaying ? new Plan([.. wanted], []) : Ledger.Plan(policy, ledger, changes);
 
         var batches = new List<FormedBatch>();
         var cutShort = false;

@@ -46,7 +46,9 @@ static class LedgerStore
         NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<LedgerEntry> rows, IReadOnlyList<LedgerEntry> read, CancellationToken ct)
     {
         var known = read.Select(r => (r.CohortId, r.DistinctId)).ToHashSet();
-        var (stored, fresh) = (rows.Where(r => known.Contains((r.CohortId, r.DistinctId))).ToList(), rows.Where(r => !known.Contains((r.CohortId, r.DistinctId))).ToList());
+        List<LedgerEntry> stored = [], fresh = [];
+        foreach (var r in rows)
+            (known.Contains((r.CohortId, r.DistinctId)) ? stored : fresh).Add(r);
         if (fresh.Count > 0)
         {
             await using var copy = await connection.BeginBinaryImportAsync(
