@@ -9,6 +9,7 @@ namespace CohortSync.Host.Webhook;
 public sealed class PageTraffic
 {
     int underWay;
+    long lastAnswered;
 
     public Page Enter()
     {
@@ -19,8 +20,16 @@ public sealed class PageTraffic
     /// <summary>One page under way, until disposed.</summary>
     public readonly struct Page(PageTraffic traffic) : IDisposable
     {
-        public void Dispose() => Interlocked.Decrement(ref traffic.underWay);
+        public void Dispose()
+        {
+            Volatile.Write(ref traffic.lastAnswered, Stopwatch.GetTimestamp());
+            Interlocked.Decrement(ref traffic.underWay);
+        }
     }
+
+    /// <summary>Whether a page is under way, or one was answered within <paramref name="within"/>: more may follow.</summary>
+    public bool Flowing(TimeSpan within) =>
+        Volatile.Read(ref underWay) > 0 || Stopwatch.GetElapsedTime(Volatile.Read(ref lastAnswered)) < within;
 
     /// <summary>Waits while pages are under way, but at most <paramref name="limit"/>: what gives way is slowed, never stopped.</summary>
     public async ValueTask GiveWayAsync(TimeSpan limit, CancellationToken ct)

@@ -28,4 +28,20 @@ public sealed class PageTrafficTests
         page.Dispose();
         await waiting.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task Pages_are_flowing_while_one_is_under_way_and_for_the_window_after_the_last_answer()
+    {
+        var traffic = new PageTraffic();
+        var window = TimeSpan.FromSeconds(1);
+        Assert.False(traffic.Flowing(window));
+        var page = traffic.Enter();
+        Assert.True(traffic.Flowing(window));
+        await Task.Delay(window * 1.5);
+        Assert.True(traffic.Flowing(window), "a page under way for longer than the window still counts");
+        page.Dispose();
+        Assert.True(traffic.Flowing(window), "a page answered a moment ago: the next may follow");
+        await Task.Delay(window * 1.5);
+        Assert.False(traffic.Flowing(window));
+    }
 }
