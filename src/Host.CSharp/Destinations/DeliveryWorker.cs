@@ -20,7 +20,7 @@ public sealed class DeliveryWorker(
     /// Each step of forming or delivering waits for the webhook's pages under way to be answered, up to this long:
     /// on a small machine a step run beside a page makes its answer late (docs/performance.md measures both ways).
     /// </summary>
-    static readonly TimeSpan GiveWay = TimeSpan.FromMilliseconds(50);
+    internal static readonly TimeSpan GiveWay = TimeSpan.FromMilliseconds(50);
 
     static readonly TimeSpan MetricsInterval = TimeSpan.FromSeconds(2);
     const int ConsecutiveBatches = 100;
@@ -31,22 +31,40 @@ public sealed class DeliveryWorker(
     // A destination yielding its place needs the next pass now, not after the poll.
     readonly WakeUp wake = new();
 
-    /// <summary>Forms the destination's batches until it is caught up or has enough waiting.</summary>
-    async Task FormAllAsync(Guid destinationId, CancellationToken ct)
+    /// <summary>
+    /// Forms the destination's batches until it is caught up or has enough waiting, waking <paramref name="formed"/>
+    /// after each step, so that a delivery waiting for a batch starts as soon as one is formed.
+    /// </summary>
+    async Task FormAllAsync(Guid destinationId, FormedSteps formed, CancellationToken ct)
     {
+        BatchForming.Step step;
         do
         {
             await pages.GiveWayAsync(GiveWay, ct);
+            step = await forming.FormAsync(destinationId, ct);
+            formed.Set();
         }
-        while (await forming.FormAsync(destinationId, ct));
+        while (step.More);
+    }
+
+    /// <summary>Forms until the destination has a batch to deliver (delivery then forms the rest), or is caught up.</summary>
+    async Task FormFirstAsync(Guid destinationId, CancellationToken ct)
+    {
+        BatchForming.Step step;
+        do
+        {
+            await pages.GiveWayAsync(GiveWay, ct);
+            step = await forming.FormAsync(destinationId, ct);
+        }
+        while (step.More && step.Batches == 0);
     }
 
     /// <summary>Forming alongside a delivery: a failure is logged, and the next pass forms again.</summary>
-    async Task FormAheadAsync(Guid destinationId, CancellationToken ct)
+    async Task FormAheadAsync(Guid destinationId, FormedSteps formed, CancellationToken ct)
     {
         try
         {
-            await FormAllAsync(destinationId, ct);
+            await FormAllAsync(destinationId, formed, ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -72,8 +90,10 @@ public sealed class DeliveryWorker(
         {
             try
             {
+                // A destination under way forms its own batches while it delivers.
                 foreach (var id in await forming.BehindAsync(stoppingToken))
-                    await FormAllAsync(id, stoppingToken);
+                    if (!underWay.ContainsKey(id))
+                        await FormFirstAsync(id, stoppingToken);
 
                 var free = o.MaxConcurrentDeliveries - underWay.Count;
                 if (free > 0)
@@ -113,49 +133,71 @@ public sealed class DeliveryWorker(
     {
         await Task.Yield();
         var formingAhead = Task.CompletedTask;
+        var formed = new FormedSteps();
         var yielded = false;
         try
         {
-            for (var run = 1; ; run++)
+            await using var run = await delivery.BeginAsync(due.destination_id, ct);
+            for (var (batches, formAhead) = (0, true); ;)
             {
                 await pages.GiveWayAsync(GiveWay, ct);
-                var attempt = delivery.AttemptAsync(due, ct);
-                if (formingAhead.IsCompleted)
-                    formingAhead = FormAheadAsync(due.destination_id, ct);
-                if (!await attempt)
-                    break;
-                if (await delivery.NextDueAsync(due.destination_id, ct) is not { } next)
+                var step = formed.Next;
+                var attempt = run.AttemptAsync(ct);
+                if (formAhead && formingAhead.IsCompleted)
+                    formingAhead = FormAheadAsync(due.destination_id, formed, ct);
+                var outcome = await attempt;
+                if (outcome == DeliveryRun.Outcome.NoneDue)
                 {
-                    // Nothing formed yet: wait for the forming under way, then look again.
-                    await formingAhead;
-                    if (await delivery.NextDueAsync(due.destination_id, ct) is not { } formed)
+                    // Nothing formed yet (the run has committed). A step of forming that ended since the claim
+                    // looked may have formed one; else wait for the forming under way to form one, or to end.
+                    formAhead = false;
+                    if (step.IsCompleted)
+                        continue;
+                    if (formingAhead.IsCompleted)
                         break;
-                    next = formed;
+                    await Task.WhenAny(formingAhead, step);
+                    continue;
                 }
+                if (outcome == DeliveryRun.Outcome.NotDelivered)
+                    break;
+                formAhead = true;
                 // Another destination may be waiting for a place: this one yields it, and is taken up again at once.
-                if (run == ConsecutiveBatches)
+                if (++batches == ConsecutiveBatches)
                 {
                     yielded = true;
                     break;
                 }
-                due = next;
             }
+            await run.CommitAsync(ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            // The attempt is not recorded: the batch stays due and is attempted again, with the same webhook-id.
+            // The answers not yet committed are rolled back: those batches stay due, and are attempted again in
+            // order, with the same webhook-ids.
             logger.Log(DatabaseFaults.IsTransient(e) ? LogLevel.Warning : LogLevel.Error, e,
-                "Delivery to destination {Destination} failed before its answer was stored", due.destination_id);
+                "Delivery to destination {Destination} failed before its answers were stored", due.destination_id);
         }
         catch (OperationCanceledException)
         {
         }
         finally
         {
-            await formingAhead;
+            // The destination is free to be taken up again before the forming under way ends: a step of forming
+            // another host or pass starts meanwhile finds the destination locked, and ends at once.
             underWay.TryRemove(due.destination_id, out _);
             if (yielded)
                 wake.Set();
+            await formingAhead;
         }
     }
+}
+
+/// <summary>Each step of forming completes the task handed out before it: a delivery waiting for a batch never misses one.</summary>
+sealed class FormedSteps
+{
+    TaskCompletionSource next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Next => Volatile.Read(ref next).Task;
+
+    public void Set() => Interlocked.Exchange(ref next, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 }

@@ -28,7 +28,7 @@ public sealed record BatchSource(
 /// signing secrets, or a mixpanel destination's region and credentials.
 /// </summary>
 public sealed record ClaimedBatch(
-    string kind, string webhook_id, byte[] body, int attempts, int schedule_step, string? url, string? secret, string? previous_secret,
+    long batch, string kind, string webhook_id, byte[] body, int attempts, int schedule_step, string? url, string? secret, string? previous_secret,
     DateTime? previous_secret_until, string? mixpanel_region, string? mixpanel_username, string? mixpanel_secret, string? mixpanel_project_id)
 {
     // A record would print its secrets.
