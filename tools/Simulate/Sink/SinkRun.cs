@@ -81,11 +81,13 @@ public sealed class SinkRun : IAsyncDisposable
             await Task.Delay(PollInterval, ct);
         }
 
+        // This destination's wait only: what the others hold is waited for on their own clocks.
+        var waited = waiting.Elapsed.TotalSeconds;
         var others = elsewhere is null ? [] : await elsewhere(feed, ct);
         var verification = DeliveryVerification.Check(feed, server.Hooks, server.Secrets, server.Refused, others);
         return new DeliverySummary(
             destination.Id, options.SinkBatchSize, faults.Rate, options.SinkSlow.TotalSeconds, faults.Counts,
-            waiting.Elapsed.TotalSeconds, caughtUp, progress.State, server.OverlappingDeliveries, verification);
+            waited, caughtUp, progress.State, server.OverlappingDeliveries, verification);
     }
 
     /// <summary>Deletes the destination (it would otherwise go on calling a sink that is gone) and stops the sink.</summary>
