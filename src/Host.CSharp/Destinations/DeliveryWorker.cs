@@ -32,31 +32,20 @@ public sealed class DeliveryWorker(
     readonly WakeUp wake = new();
 
     /// <summary>
-    /// Forms the destination's batches until it is caught up or has enough waiting, waking <paramref name="formed"/>
-    /// after each step, so that a delivery waiting for a batch starts as soon as one is formed.
+    /// Forms the destination's batches step by step while <paramref name="goOn"/> says so of the last step (and
+    /// there may be more), waking <paramref name="formed"/> after each, so that a delivery waiting for a batch
+    /// starts as soon as one is formed.
     /// </summary>
-    async Task FormAllAsync(Guid destinationId, FormedSteps formed, CancellationToken ct)
+    async Task FormAsync(Guid destinationId, Func<BatchForming.Step, bool> goOn, FormedSteps? formed, CancellationToken ct)
     {
         BatchForming.Step step;
         do
         {
             await pages.GiveWayAsync(GiveWay, ct);
             step = await forming.FormAsync(destinationId, ct);
-            formed.Set();
+            formed?.Set();
         }
-        while (step.More);
-    }
-
-    /// <summary>Forms until the destination has a batch to deliver (delivery then forms the rest), or is caught up.</summary>
-    async Task FormFirstAsync(Guid destinationId, CancellationToken ct)
-    {
-        BatchForming.Step step;
-        do
-        {
-            await pages.GiveWayAsync(GiveWay, ct);
-            step = await forming.FormAsync(destinationId, ct);
-        }
-        while (step.More && step.Batches == 0);
+        while (step.More && goOn(step));
     }
 
     /// <summary>Forming alongside a delivery: a failure is logged, and the next pass forms again.</summary>
@@ -64,7 +53,8 @@ public sealed class DeliveryWorker(
     {
         try
         {
-            await FormAllAsync(destinationId, formed, ct);
+            // Until it is caught up or has enough waiting.
+            await FormAsync(destinationId, _ => true, formed, ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -90,10 +80,11 @@ public sealed class DeliveryWorker(
         {
             try
             {
-                // A destination under way forms its own batches while it delivers.
+                // Until a destination has a batch to deliver: its delivery forms the rest, and a destination
+                // under way forms its own.
                 foreach (var id in await forming.BehindAsync(stoppingToken))
                     if (!underWay.ContainsKey(id))
-                        await FormFirstAsync(id, stoppingToken);
+                        await FormAsync(id, step => step.Batches == 0, null, stoppingToken);
 
                 var free = o.MaxConcurrentDeliveries - underWay.Count;
                 if (free > 0)
