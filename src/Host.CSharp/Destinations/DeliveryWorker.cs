@@ -48,13 +48,15 @@ public sealed class DeliveryWorker(
         while (step.More && goOn(step));
     }
 
-    /// <summary>Forming alongside a delivery: a failure is logged, and the next pass forms again.</summary>
-    async Task FormAheadAsync(Guid destinationId, FormedSteps formed, CancellationToken ct)
+    /// <summary>
+    /// Forming alongside a delivery, until it is caught up, has enough waiting, or the delivery has ended
+    /// (<paramref name="ended"/>, looked at between steps). A failure is logged, and the next pass forms again.
+    /// </summary>
+    async Task FormAheadAsync(Guid destinationId, FormedSteps formed, CancellationToken ended, CancellationToken ct)
     {
         try
         {
-            // Until it is caught up or has enough waiting.
-            await FormAsync(destinationId, _ => true, formed, ct);
+            await FormAsync(destinationId, _ => !ended.IsCancellationRequested, formed, ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -125,6 +127,7 @@ public sealed class DeliveryWorker(
         await Task.Yield();
         var formingAhead = Task.CompletedTask;
         var formed = new FormedSteps();
+        using var ended = new CancellationTokenSource();
         var yielded = false;
         try
         {
@@ -135,7 +138,7 @@ public sealed class DeliveryWorker(
                 var step = formed.Next;
                 var attempt = run.AttemptAsync(ct);
                 if (formAhead && formingAhead.IsCompleted)
-                    formingAhead = FormAheadAsync(due.destination_id, formed, ct);
+                    formingAhead = FormAheadAsync(due.destination_id, formed, ended.Token, ct);
                 var outcome = await attempt;
                 if (outcome == DeliveryRun.Outcome.NoneDue)
                 {
@@ -173,12 +176,14 @@ public sealed class DeliveryWorker(
         }
         finally
         {
-            // The destination is free to be taken up again before the forming under way ends: a step of forming
-            // another host or pass starts meanwhile finds the destination locked, and ends at once.
+            // The destination is taken up again only once the step of forming under way has ended: a pass or
+            // delivery forming meanwhile would find the destination locked and end at once, and a batch the step
+            // then formed would wait for the poll.
+            ended.Cancel();
+            await formingAhead;
             underWay.TryRemove(due.destination_id, out _);
             if (yielded)
                 wake.Set();
-            await formingAhead;
         }
     }
 }
