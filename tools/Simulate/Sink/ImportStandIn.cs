@@ -116,10 +116,18 @@ public sealed class ImportStandIn : IAsyncDisposable
         var request = http.Request;
         var (user, password) = Basic(request.Headers.Authorization.ToString());
         var gzipped = request.Headers.ContentEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase);
-        var (status, answer, count, retryAfter, hold) = Answer(request, user, gzipped, await ReadAsync(request.Body, gzipped));
+        var body = await ReadAsync(request.Body, gzipped);
         var integrationId = request.Headers.TryGetValue("X-Mixpanel-Integration-ID", out var named) ? named.ToString() : null;
-        requests.Enqueue(new ImportRequest(
-            request.Path.Value ?? "", request.QueryString.Value ?? "", user, password, gzipped, count, status, DateTime.UtcNow, integrationId));
+        (int Status, JsonObject Answer, int Count, TimeSpan? RetryAfter, TimeSpan Hold) answered;
+        // The request is recorded with the events it brought, in one step: whoever sees the events sees the request.
+        lock (gate)
+        {
+            answered = Answer(request, user, gzipped, body);
+            requests.Enqueue(new ImportRequest(
+                request.Path.Value ?? "", request.QueryString.Value ?? "", user, password, gzipped, answered.Count, answered.Status,
+                DateTime.UtcNow, integrationId));
+        }
+        var (status, answer, _, retryAfter, hold) = answered;
         if (hold > TimeSpan.Zero)
             await Task.Delay(hold, http.RequestAborted);
         http.Response.StatusCode = status;
