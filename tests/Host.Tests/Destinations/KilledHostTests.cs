@@ -6,6 +6,13 @@ namespace CohortSync.Host.Tests.Destinations;
 [Collection(HostCollection.Name)]
 public sealed class KilledHostTests(HostFixture fx)
 {
+    /// <summary>The host to kill: a process of its own, looking for due batches every 50 ms.</summary>
+    static Task<HostProcess> DoomedAsync(string database) => HostProcess.StartAsync(database, "--Destinations:PollMilliseconds=50");
+
+    /// <summary>The host that takes over on the same database, as quick to look.</summary>
+    Task<RunningHost> SurvivorAsync(string database) =>
+        fx.StartHostAsync(new Dictionary<string, string?> { ["Destinations:PollMilliseconds"] = "50" }, database);
+
     [Fact]
     public async Task A_batch_under_way_when_its_host_is_killed_is_delivered_again_with_the_same_webhook_id()
     {
@@ -15,13 +22,13 @@ public sealed class KilledHostTests(HostFixture fx)
         server.Respond = (_, n) => n == 0 ? new Answer(200, Delay: TimeSpan.FromSeconds(60)) : new Answer(200);
         var c = TestCohort.New("killed");
 
-        var doomed = await HostProcess.StartAsync(database, "--Destinations:PollMilliseconds=50");
+        var doomed = await DoomedAsync(database);
         var (_, secret) = await doomed.Client.CreateDestinationAsync(server.Url, c.Project);
         await doomed.Client.PostOkAsync(c.Members("s1", 1, 1, "a", "b"));
         var first = (await server.WaitAsync(r => r.Count >= 1, what: "the first attempt"))[0];
         await doomed.DisposeAsync();
 
-        await using var survivor = await fx.StartHostAsync(new Dictionary<string, string?> { ["Destinations:PollMilliseconds"] = "50" }, database);
+        await using var survivor = await SurvivorAsync(database);
         var again = (await server.WaitAsync(r => r.Count >= 2, seconds: 30, what: "the batch again"))[1];
         Assert.Equal(first.WebhookId, again.WebhookId);
         Assert.Equal(first.Body, again.Body);
@@ -40,13 +47,13 @@ public sealed class KilledHostTests(HostFixture fx)
         var c = TestCohort.New("killed-run");
         var users = Users.Ids("u", 5);
 
-        var doomed = await HostProcess.StartAsync(database, "--Destinations:PollMilliseconds=50");
+        var doomed = await DoomedAsync(database);
         var (id, secret) = await doomed.Client.CreateDestinationAsync(server.Url, c.Project, """, "batchSize": 1""");
         await doomed.Client.PostOkAsync(c.Members("s1", 1, 1, users));
         await server.WaitAsync(r => r.Count >= 3, what: "three attempts");
         await doomed.DisposeAsync();
 
-        await using var survivor = await fx.StartHostAsync(new Dictionary<string, string?> { ["Destinations:PollMilliseconds"] = "50" }, database);
+        await using var survivor = await SurvivorAsync(database);
         await survivor.Client.DeliveriesWhenAsync(id, p => p.GetProperty("pendingBatches").GetInt32() == 0, seconds: 30);
         var received = server.Hooks;
         Assert.All(received, r => Assert.True(r.SignedWith(secret)));

@@ -136,13 +136,13 @@ public sealed class ImportStandIn : IAsyncDisposable
         await http.Response.WriteAsJsonAsync(answer);
     }
 
+    /// <summary>What Mixpanel would answer, keeping the events it would keep. Called under <c>gate</c>.</summary>
     (int Status, JsonObject Answer, int Count, TimeSpan? RetryAfter, TimeSpan Hold) Answer(HttpRequest request, string? user, bool gzipped, byte[]? body)
     {
         if (!(request.Path.Value ?? "").EndsWith("/import", StringComparison.Ordinal))
             return (404, Error(404, "not found"), 0, null, TimeSpan.Zero);
-        lock (gate)
-            if ((faults.TryDequeue(out var queued) ? queued : Faulty?.Invoke()) is { } fault)
-                return (fault.Status, Error(fault.Status, "the stand-in was told to fail"), 0, fault.RetryAfter, TimeSpan.Zero);
+        if ((faults.TryDequeue(out var queued) ? queued : Faulty?.Invoke()) is { } fault)
+            return (fault.Status, Error(fault.Status, "the stand-in was told to fail"), 0, fault.RetryAfter, TimeSpan.Zero);
         if (string.IsNullOrEmpty(user))
             return (401, Error(401, "Invalid credentials"), 0, null, TimeSpan.Zero);
         if (body is null)
@@ -164,31 +164,28 @@ public sealed class ImportStandIn : IAsyncDisposable
         var strict = request.Query["strict"] == "1";
         var failed = new JsonArray();
         var imported = 0;
-        lock (gate)
+        for (var i = 0; i < batch.Count; i++)
         {
-            for (var i = 0; i < batch.Count; i++)
+            var (kept, field, message, insertId) = Check(batch[i]);
+            if (kept is null)
             {
-                var (kept, field, message, insertId) = Check(batch[i]);
-                if (kept is null)
-                {
-                    failed.Add(new JsonObject { ["index"] = i, ["insert_id"] = insertId, ["field"] = field, ["message"] = message });
-                    continue;
-                }
-                imported++;
-                if (seen.Add((kept.Event, kept.DistinctId, kept.TimeMs, kept.InsertId)))
-                    events.Add(kept);
+                failed.Add(new JsonObject { ["index"] = i, ["insert_id"] = insertId, ["field"] = field, ["message"] = message });
+                continue;
             }
-            var hold = heldAnswers > 0 ? holdAnswers : TimeSpan.Zero;
-            if (heldAnswers > 0)
-                heldAnswers--;
-            if (strict && failed.Count > 0)
-                return (400, new JsonObject
-                {
-                    ["code"] = 400, ["error"] = "some data points in the request failed validation", ["status"] = "Bad Request",
-                    ["num_records_imported"] = imported, ["failed_records"] = failed,
-                }, batch.Count, null, hold);
-            return (200, new JsonObject { ["code"] = 200, ["num_records_imported"] = imported, ["status"] = "OK" }, batch.Count, null, hold);
+            imported++;
+            if (seen.Add((kept.Event, kept.DistinctId, kept.TimeMs, kept.InsertId)))
+                events.Add(kept);
         }
+        var hold = heldAnswers > 0 ? holdAnswers : TimeSpan.Zero;
+        if (heldAnswers > 0)
+            heldAnswers--;
+        if (strict && failed.Count > 0)
+            return (400, new JsonObject
+            {
+                ["code"] = 400, ["error"] = "some data points in the request failed validation", ["status"] = "Bad Request",
+                ["num_records_imported"] = imported, ["failed_records"] = failed,
+            }, batch.Count, null, hold);
+        return (200, new JsonObject { ["code"] = 200, ["num_records_imported"] = imported, ["status"] = "OK" }, batch.Count, null, hold);
     }
 
     /// <summary>The event as kept, or why it is refused (the field and a message).</summary>
