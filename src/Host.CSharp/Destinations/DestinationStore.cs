@@ -150,11 +150,13 @@ public sealed class DestinationStore(NpgsqlDataSource dataSource, IOptions<Desti
     public async Task<bool> DeleteAsync(Guid id, string[]? projects, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        // The ledger has no foreign key (db/0012): its rows go with the destination, in the same transaction.
+        // The ledger has no foreign key (db/0012), nor its cohorts' marks (db/0014): their rows go with the
+        // destination, in the same transaction.
         return await connection.ExecuteScalarAsync<bool>(
             $"""
             WITH gone AS (DELETE FROM destination WHERE destination_id = @id AND {InScope} RETURNING destination_id),
-                 ledger AS (DELETE FROM destination_ledger WHERE destination_id IN (SELECT destination_id FROM gone))
+                 ledger AS (DELETE FROM destination_ledger WHERE destination_id IN (SELECT destination_id FROM gone)),
+                 begun AS (DELETE FROM destination_ledger_cohort WHERE destination_id IN (SELECT destination_id FROM gone))
             SELECT EXISTS (SELECT 1 FROM gone)
             """, new { id, projects });
     }

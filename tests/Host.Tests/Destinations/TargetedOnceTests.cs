@@ -47,12 +47,13 @@ public sealed class TargetedOnceTests(HostFixture fx)
         await server.WaitAsync(r => r.Sum(h => h.Changes.Count) >= 6, what: "both destinations' changes");
 
         await using var db = fx.OpenDatabase();
-        async Task<int> Stays(string id) =>
-            await db.ExecuteScalarAsync<int>("SELECT count(*) FROM destination_ledger WHERE destination_id = @id::uuid", new { id });
-        Assert.Equal((3, 3), (await Stays(doomed), await Stays(kept)));
+        async Task<(int, int)> Stays(string id) =>
+            (await db.ExecuteScalarAsync<int>("SELECT count(*) FROM destination_ledger WHERE destination_id = @id::uuid", new { id }),
+             await db.ExecuteScalarAsync<int>("SELECT count(*) FROM destination_ledger_cohort WHERE destination_id = @id::uuid", new { id }));
+        Assert.Equal(((3, 1), (3, 1)), (await Stays(doomed), await Stays(kept)));
         using var deleted = await fx.Client.DeleteAsync($"/v1/destinations/{doomed}");
         Assert.Equal(System.Net.HttpStatusCode.NoContent, deleted.StatusCode);
-        Assert.Equal((0, 3), (await Stays(doomed), await Stays(kept)));
+        Assert.Equal(((0, 0), (3, 1)), (await Stays(doomed), await Stays(kept)));
     }
 
     [Fact]
