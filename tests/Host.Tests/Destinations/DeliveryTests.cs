@@ -57,6 +57,30 @@ public sealed class DeliveryTests(HostFixture fx)
     }
 
     [Fact]
+    public async Task Each_change_carries_its_own_users_profile_as_the_sync_that_made_it_left_it()
+    {
+        // Batches of one, formed ten to a step, over several steps; a later diff changes every profile, and its
+        // changes carry the new ones.
+        await using var server = await DestinationServer.StartAsync();
+        var c = TestCohort.New("ahead");
+        await fx.Client.CreateDestinationAsync(server.Url, c.Project, """, "batchSize": 1""");
+        var ids = Users.Ids("u", 35);
+        await fx.Client.PostOkAsync(c.Page(WebhookAction.Members, "s1", 1, 1, [.. ids.Select(id => Users.M(id, email: $"{id}@one.example"))]));
+        await server.WaitAsync(_ => server.DistinctChanges().Count >= 35, what: "35 entered");
+        await fx.Client.PostOkAsync(c.Add("s2", 1, 1));
+        await fx.Client.PostOkAsync(c.Remove("s2", 1, 1, ids));
+        await fx.Client.PostOkAsync(c.Page(WebhookAction.AddMembers, "s3", 1, 1, [.. ids.Select(id => Users.M(id, email: $"{id}@three.example"))]));
+        await fx.Client.PostOkAsync(c.Remove("s3", 1, 1));
+        await server.WaitAsync(_ => server.DistinctChanges().Count >= 105, what: "35 entered, exited and entered again");
+
+        var changes = server.DistinctChanges();
+        string Email(JsonElement change) => change.GetProperty("user").GetProperty("profile").Text("email");
+        Assert.Equal([.. ids, .. ids, .. ids], changes.Select(ch => ch.GetProperty("user").Text("distinctId")));
+        Assert.Equal([.. ids.Select(id => $"{id}@one.example")], changes.Take(35).Select(Email));
+        Assert.Equal([.. ids.Select(id => $"{id}@three.example")], changes.Skip(70).Select(Email));
+    }
+
+    [Fact]
     public async Task A_destination_is_sent_only_its_cohorts_and_kinds()
     {
         await using var server = await DestinationServer.StartAsync();
