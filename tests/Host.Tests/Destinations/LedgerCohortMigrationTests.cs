@@ -1,7 +1,6 @@
 using CohortSync.Host.Database;
 using CohortSync.Host.Tests.Infrastructure;
 using Dapper;
-using DbUp;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -19,11 +18,7 @@ public sealed class LedgerCohortMigrationTests(HostFixture fx)
     public async Task Ledgers_begun_before_the_marks_are_marked_as_begun_before_every_commit()
     {
         var database = await fx.CreateDatabaseAsync();
-        var upTo0013 = DeployChanges.To.PostgresqlDatabase(database)
-            .WithScriptsEmbeddedInAssembly(typeof(CohortSyncApp).Assembly,
-                name => name.StartsWith("db.", StringComparison.Ordinal) && string.CompareOrdinal(name, "db.0014") < 0)
-            .LogToNowhere().Build().PerformUpgrade();
-        Assert.True(upTo0013.Successful, upTo0013.Error?.Message);
+        MigratedBefore.Script(database, "0014");
 
         var (one, two) = (Guid.NewGuid(), Guid.NewGuid());
         await using (var connection = new NpgsqlConnection(database))
