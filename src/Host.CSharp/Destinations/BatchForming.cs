@@ -130,11 +130,11 @@ public sealed class BatchForming(
         // for every wanted change, also those the ledger will hold back (few: a stay already targeted, a return
         // within the cooldown), rather than wait for the plan.
         var sourcing = wanted.Count == 0 ? Task.FromResult<BatchSource?>(null) : SourceAsync(d, [.. wanted.Select(c => byPosition[c.Position])], ct);
-        var reading = replaying ? Task.FromResult<LedgerEntry[]>([]) : LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
+        var reading = replaying ? Task.FromResult(LedgerStore.Read.Nothing) : LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
         await Task.WhenAll(sourcing, reading);
         await pages.GiveWayAsync(DeliveryWorker.GiveWay, ct);
         var ledger = reading.Result;
-        var plan = replaying ? new Plan([.. wanted], []) : Ledger.Plan(policy, ledger, changes);
+        var plan = replaying ? new Plan([.. wanted], []) : Ledger.Plan(policy, ledger.Stays, changes);
 
         var batches = new List<FormedBatch>();
         var cutShort = false;
@@ -158,7 +158,7 @@ public sealed class BatchForming(
                 // last change batched, and goes on from there next time.
                 var cut = plan.Send[formed - 1].Position;
                 var kept = changes.Where(c => Compare(c.Position, cut) <= 0).ToList();
-                plan = replaying ? new Plan([.. plan.Send.Take(formed)], []) : Ledger.Plan(policy, ledger, kept);
+                plan = replaying ? new Plan([.. plan.Send.Take(formed)], []) : Ledger.Plan(policy, ledger.Stays, kept);
                 next = new FeedCursor(cut.CommitPosition, cut.DistinctId);
                 replayDone = replayEnd is not null && Compare(cut, replayEnd) >= 0;
                 cutShort = true;

@@ -15,23 +15,33 @@ static class LedgerStore
         string cohort_id, string distinct_id, bool in_cohort, bool targeted, DateTime? exited_at, long last_position, string last_distinct_id);
 
     /// <summary>
+    /// What forming read of the ledger: the stays found, and the cohorts whose ledger the destination has begun
+    /// (db/0014_ledger_cohorts.sql): the write marks the others.
+    /// </summary>
+    public sealed record Read(LedgerEntry[] Stays, IReadOnlySet<string> Begun)
+    {
+        public static readonly Read Nothing = new([], new HashSet<string>());
+    }
+
+    /// <summary>
     /// The stays of the changes' users, where the destination has one. A change of a cohort whose ledger the
     /// destination has not begun, or began in the change's own commit, has none (db/0014_ledger_cohorts.sql says
     /// why): only the others are looked up.
     /// </summary>
-    public static async Task<LedgerEntry[]> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<Change> changes)
+    public static async Task<Read> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<Change> changes)
     {
         if (changes.Count == 0)
-            return [];
+            return Read.Nothing;
         var begun = (await connection.QueryAsync<(string CohortId, long FirstPosition)>(
                 "SELECT cohort_id, first_position FROM destination_ledger_cohort WHERE destination_id = @id AND cohort_id = ANY(@cohorts)",
                 new { id, cohorts = changes.Select(c => c.CohortId).Distinct().ToArray() }, tx))
             .ToDictionary(b => b.CohortId, b => b.FirstPosition, StringComparer.Ordinal);
+        var begunIds = begun.Keys.ToHashSet(StringComparer.Ordinal);
         var looked = changes
             .Where(c => begun.TryGetValue(c.CohortId, out var first) && first != c.Position.CommitPosition)
             .ToList();
         if (looked.Count == 0)
-            return [];
+            return new Read([], begunIds);
         // One index probe per change, whatever the statistics say. The ledger grows by a row per change while a
         // large sync is delivered, faster than ANALYZE follows: planned as a join, it was scanned whole per batch.
         var rows = await connection.QueryAsync<LedgerRow>(
@@ -44,9 +54,9 @@ static class LedgerStore
                 LIMIT 1) l
             """,
             new { id, cohorts = looked.Select(c => c.CohortId).ToArray(), users = looked.Select(c => c.DistinctId).ToArray() }, tx);
-        return [.. rows.Select(r => new LedgerEntry(r.cohort_id, r.distinct_id, new Stay(
+        return new Read([.. rows.Select(r => new LedgerEntry(r.cohort_id, r.distinct_id, new Stay(
             r.in_cohort, r.targeted, r.exited_at ?? DateTime.MinValue, r.exited_at is not null,
-            new FeedPosition(r.last_position, r.last_distinct_id))))];
+            new FeedPosition(r.last_position, r.last_distinct_id))))], begunIds);
     }
 
     /// <summary>
@@ -56,20 +66,20 @@ static class LedgerStore
     /// members is a million new stays: 10,000 of them took 49 ms to upsert, 17 to 22 ms to copy.
     /// </summary>
     public static async Task WriteAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<LedgerEntry> rows, IReadOnlyList<LedgerEntry> read, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction tx, Guid id, IReadOnlyList<LedgerEntry> rows, Read read, CancellationToken ct)
     {
         // The step that writes a cohort's first stays marks where its ledger began: the earliest commit its stays
-        // were last changed in. A later step keeps the mark.
-        var firsts = rows.GroupBy(r => r.CohortId).Select(g => (Cohort: g.Key, First: g.Min(r => r.Stay.Last.CommitPosition))).ToList();
+        // were last changed in. Cohorts the read found begun keep their mark.
+        var firsts = rows.Where(r => !read.Begun.Contains(r.CohortId))
+            .GroupBy(r => r.CohortId).Select(g => (Cohort: g.Key, First: g.Min(r => r.Stay.Last.CommitPosition))).ToList();
         if (firsts.Count > 0)
             await connection.ExecuteAsync(
                 """
                 INSERT INTO destination_ledger_cohort (destination_id, cohort_id, first_position)
                 SELECT @id, f.cohort_id, f.first_position FROM unnest(@cohorts::text[], @positions::bigint[]) AS f(cohort_id, first_position)
-                ON CONFLICT (destination_id, cohort_id) DO NOTHING
                 """,
                 new { id, cohorts = firsts.Select(f => f.Cohort).ToArray(), positions = firsts.Select(f => f.First).ToArray() }, tx);
-        var known = read.Select(r => (r.CohortId, r.DistinctId)).ToHashSet();
+        var known = read.Stays.Select(r => (r.CohortId, r.DistinctId)).ToHashSet();
         List<LedgerEntry> stored = [], fresh = [];
         foreach (var r in rows)
             (known.Contains((r.CohortId, r.DistinctId)) ? stored : fresh).Add(r);

@@ -62,7 +62,7 @@ public sealed class DeliveryTests(HostFixture fx)
         // Batches of one, formed ten to a step, over several steps; a later diff changes every profile, and its
         // changes carry the new ones.
         await using var server = await DestinationServer.StartAsync();
-        var c = TestCohort.New("ahead");
+        var c = TestCohort.New("profiles");
         await fx.Client.CreateDestinationAsync(server.Url, c.Project, """, "batchSize": 1""");
         var ids = Users.Ids("u", 35);
         await fx.Client.PostOkAsync(c.Page(WebhookAction.Members, "s1", 1, 1, [.. ids.Select(id => Users.M(id, email: $"{id}@one.example"))]));
