@@ -107,7 +107,7 @@ public sealed class BatchForming(
         var read = await feed.EventsAsync(filter, from, take, ct);
         await pages.GiveWayAsync(DeliveryWorker.GiveWay, ct);
         var next = FeedEndpoints.NextCursor(read, from, take);
-        var events = read.Events.Select(e => (Event: e, Position: Position(e))).ToList();
+        var events = read.Events.Select(e => (Event: e, Position: e.Position())).ToList();
         var replayEnd = replaying ? new FeedPosition(d.replay_end_position!.Value, d.replay_end_distinct_id!) : null;
         var replayDone = false;
         if (replayEnd is not null)
@@ -126,34 +126,58 @@ public sealed class BatchForming(
         var policy = new Policy(d.kinds.Contains("entered"), d.kinds.Contains("exited"), TimeSpan.FromSeconds(d.reentry_cooldown_seconds ?? 0));
         // The changes of the kinds the destination wants: a replay sends them all; otherwise the ledger decides.
         var wanted = changes.Where(c => c.Kind == TransitionKind.Entered ? policy.SendsEntered : policy.SendsExited).ToList();
-        // The bodies' cohort names and profiles are looked up on a connection of their own, while the ledger is read:
-        // for every wanted change, also those the ledger will hold back (few: a stay already targeted, a return
-        // within the cooldown), rather than wait for the plan.
+        // The bodies' cohort names and profiles are looked up on a connection of their own, while the ledger is read
+        // and written: for every wanted change, also those the ledger will hold back (few: a stay already targeted,
+        // a return within the cooldown), rather than wait for the plan.
         var sourcing = wanted.Count == 0 ? Task.FromResult<BatchSource?>(null) : SourceAsync(d, [.. wanted.Select(c => byPosition[c.Position])], ct);
-        var reading = replaying ? Task.FromResult(LedgerStore.Read.Nothing) : LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
-        await Task.WhenAll(sourcing, reading);
-        await pages.GiveWayAsync(DeliveryWorker.GiveWay, ct);
-        var ledger = reading.Result;
-        var plan = replaying ? new Plan([.. wanted], []) : Ledger.Plan(policy, ledger.Stays, changes);
-
+        var kind = kinds.For(d.kind);
+        LedgerStore.Read ledger;
+        Plan plan;
+        Task? writing = null;
         var batches = new List<FormedBatch>();
-        var cutShort = false;
-        if (plan.Send.Length > 0)
+        var formed = 0;
+        try
         {
-            var send = plan.Send.Select(c => byPosition[c.Position]).ToList();
-            var source = sourcing.Result!;
-            var kind = kinds.For(d.kind);
-            var formed = 0;
-            while (formed < send.Count && batches.Count < room)
+            ledger = replaying ? LedgerStore.Read.Nothing : await LedgerStore.ReadAsync(connection, tx, d.destination_id, changes);
+            plan = replaying ? new Plan([.. wanted], []) : Ledger.Plan(policy, ledger.Stays, changes);
+            // The ledger's writes need only the plan. Where every body holds all the changes it is given, the plan
+            // stands whatever the bodies are, and the stays are written while the profiles are read and the bodies
+            // written, rather than after them: on forming's path, which every batch waits on.
+            if (!replaying && kind.BodiesHoldEveryChange)
+                writing = LedgerStore.WriteAsync(connection, tx, d.destination_id, plan.Ledger, ledger, ct);
+            var source = await sourcing;
+            while (formed < plan.Send.Length && batches.Count < room)
             {
-                var these = send.GetRange(formed, Math.Min(d.batch_size, send.Count - formed));
-                var (body, count) = kind.ChangesBody(source, these, replaying);
+                var these = plan.Send.Skip(formed).Take(d.batch_size).Select(c => byPosition[c.Position]).ToList();
+                var (body, count) = kind.ChangesBody(source!, these, replaying);
                 batches.Add(new FormedBatch(these.GetRange(0, count), body));
                 formed += count;
             }
-            await pages.GiveWayAsync(DeliveryWorker.GiveWay, ct);
-            if (formed < send.Count)
+            if (writing is not null)
+                await writing;
+        }
+        catch
+        {
+            // The connection is disposed on the way out: not while the write is still using it.
+            try
             {
+                await Task.WhenAll(sourcing, writing ?? Task.CompletedTask);
+            }
+            catch
+            {
+                // What failed first is what is thrown.
+            }
+            throw;
+        }
+
+        var cutShort = false;
+        if (batches.Count > 0)
+        {
+            await pages.GiveWayAsync(DeliveryWorker.GiveWay, ct);
+            if (formed < plan.Send.Length)
+            {
+                if (writing is not null)
+                    throw new InvalidOperationException($"a {d.kind} body held fewer changes than it was given, after the ledger was written");
                 // A request could not hold a whole batch, so there was no room for the rest: forming ends at the
                 // last change batched, and goes on from there next time.
                 var cut = plan.Send[formed - 1].Position;
@@ -166,7 +190,7 @@ public sealed class BatchForming(
             await InsertBatchesAsync(connection, d, batches, replaying, ct);
             await pages.GiveWayAsync(DeliveryWorker.GiveWay, ct);
         }
-        if (!replaying)
+        if (writing is null && !replaying)
             await LedgerStore.WriteAsync(connection, tx, d.destination_id, plan.Ledger, ledger, ct);
 
         await connection.ExecuteAsync(
@@ -204,9 +228,6 @@ public sealed class BatchForming(
 
     sealed record FormedBatch(IReadOnlyList<FeedEvent> Changes, byte[] Body);
 
-    static FeedPosition Position(FeedEvent e) =>
-        FeedCursor.TryDecode(e.Cursor, out var c) ? new FeedPosition(c.CommitPosition, c.DistinctId)
-        : throw new InvalidOperationException("the feed issued a cursor it cannot read");
 
     static int Compare(FeedPosition a, FeedPosition b) => ((IComparable)a).CompareTo(b);
 
@@ -248,7 +269,7 @@ public sealed class BatchForming(
         var number = d.next_batch;
         foreach (var b in batches)
         {
-            var (first, last) = (Position(b.Changes[0]), Position(b.Changes[^1]));
+            var (first, last) = (b.Changes[0].Position(), b.Changes[^1].Position());
             await copy.StartRowAsync(ct);
             await copy.WriteAsync(d.destination_id, NpgsqlDbType.Uuid, ct);
             await copy.WriteAsync(number++, NpgsqlDbType.Bigint, ct);

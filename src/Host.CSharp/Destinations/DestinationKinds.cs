@@ -11,6 +11,9 @@ public interface IDestinationKind
     /// <summary>The body of a batch of these changes, holding as many of them, from the first, as one request may (at least one).</summary>
     (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay);
 
+    /// <summary>Whether <see cref="ChangesBody"/> always holds every change it is given (no request-size limit).</summary>
+    bool BodiesHoldEveryChange { get; }
+
     /// <summary>One attempt at a claimed batch.</summary>
     Task<DeliveryAnswer> AttemptAsync(ClaimedBatch batch, CancellationToken ct);
 

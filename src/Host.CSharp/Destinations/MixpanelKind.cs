@@ -1,4 +1,3 @@
-using CohortSync.Domain.Targeting;
 using CohortSync.Domain.Tracking;
 using CohortSync.Host.Feed;
 
@@ -13,7 +12,10 @@ public sealed class MixpanelKind(MixpanelImportClient client) : IDestinationKind
 {
     public (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay) =>
         MixpanelEvents.Body([.. send.Select(e => MixpanelEvents.ForChange(
-            source.DestinationId, e, Position(e), source.CohortNames.GetValueOrDefault(e.CohortId), source.EventNames!, source.PropertiesJson!))]);
+            source.DestinationId, e, e.Position(), source.CohortNames.GetValueOrDefault(e.CohortId), source.EventNames!, source.PropertiesJson!))]);
+
+    /// <summary>A request holds at most 2 MB of events: a batch ends early where the next event would not fit.</summary>
+    public bool BodiesHoldEveryChange => false;
 
     public Task<DeliveryAnswer> AttemptAsync(ClaimedBatch c, CancellationToken ct) =>
         client.PostAsync(client.ImportUrl(c.mixpanel_region!, c.mixpanel_username, c.mixpanel_project_id), c.mixpanel_username, c.mixpanel_secret!, c.body, ct);
@@ -22,8 +24,4 @@ public sealed class MixpanelKind(MixpanelImportClient client) : IDestinationKind
         answer.Outcome == DeliveryAnswer.Unauthorized || answer.Status is >= 400 and < 500 and not 429
             ? TimeSpan.FromTicks(-1)
             : ImportBackoff.Next(step, Random.Shared.NextDouble(), answer.RetryAfter);
-
-    static FeedPosition Position(FeedEvent e) =>
-        FeedCursor.TryDecode(e.Cursor, out var c) ? new FeedPosition(c.CommitPosition, c.DistinctId)
-        : throw new InvalidOperationException("the feed issued a cursor it cannot read");
 }

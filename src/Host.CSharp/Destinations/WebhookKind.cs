@@ -14,6 +14,8 @@ public sealed class WebhookKind(DestinationClient client, IOptions<DestinationOp
                 new DeliveredUser(e.DistinctId, source.Profiles.GetValueOrDefault(e.DistinctId)), e.Kind, e.SessionId, e.RecordedAt))]),
             JsonSerializerOptions.Web), send.Count);
 
+    public bool BodiesHoldEveryChange => true;
+
     public Task<DeliveryAnswer> AttemptAsync(ClaimedBatch c, CancellationToken ct)
     {
         var secrets = c.previous_secret is { } previous && c.previous_secret_until > DateTime.UtcNow ? new[] { c.secret!, previous } : [c.secret!];

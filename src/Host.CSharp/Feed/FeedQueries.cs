@@ -1,12 +1,22 @@
+using System.Text.Json.Serialization;
+using CohortSync.Domain.Targeting;
 using CohortSync.Host.Database;
 using Dapper;
 using Npgsql;
 
 namespace CohortSync.Host.Feed;
 
-/// <summary>One transition as the feed shows it; <c>Cursor</c> resumes the feed just after it.</summary>
+/// <summary>
+/// One transition as the feed shows it; <c>Cursor</c> resumes the feed just after it. <c>CommitPosition</c>, its
+/// session's, is the cursor's own (with <c>DistinctId</c>), for the service's readers: they need not decode it.
+/// </summary>
 public sealed record FeedEvent(
-    string Cursor, string Kind, string ProjectId, string CohortId, string DistinctId, string SessionId, DateTime RecordedAt);
+    string Cursor, string Kind, string ProjectId, string CohortId, string DistinctId, string SessionId, DateTime RecordedAt,
+    [property: JsonIgnore] long CommitPosition)
+{
+    /// <summary>Its place in the feed, as the domain orders it.</summary>
+    public FeedPosition Position() => new(CommitPosition, DistinctId);
+}
 
 /// <summary>Which transitions a reader follows; null is "any".</summary>
 public sealed record FeedFilter(string[]? Projects, string? ProjectId, string? CohortId, string? Kind);
@@ -111,7 +121,7 @@ public sealed class FeedQueries(NpgsqlDataSource dataSource)
             .Where(r => r.commit_position is not null)
             .Select(r => new FeedEvent(
                 new FeedCursor(r.commit_position!.Value, r.distinct_id!).Encode(),
-                r.kind!, r.project_id!, r.cohort_id!, r.distinct_id!, r.session_id!, r.recorded_at!.Value))
+                r.kind!, r.project_id!, r.cohort_id!, r.distinct_id!, r.session_id!, r.recorded_at!.Value, r.commit_position.Value))
             .ToList();
         return new FeedRead(events, rows.Count > 0 ? rows[0].head : null);
     }
