@@ -228,7 +228,6 @@ public sealed class BatchForming(
 
     sealed record FormedBatch(IReadOnlyList<FeedEvent> Changes, byte[] Body);
 
-
     static int Compare(FeedPosition a, FeedPosition b) => ((IComparable)a).CompareTo(b);
 
     /// <summary>What the bodies of these changes are written from: their cohorts' names and (for a webhook) their users' profiles.</summary>
