@@ -62,7 +62,7 @@ public static class FeedEndpoints
 
     /// <summary>Where a reader continues after this page (<see cref="Next"/>), for readers inside the service.</summary>
     internal static FeedCursor NextCursor(FeedRead read, FeedCursor after, int take) =>
-        read.Events.Count == take && FeedCursor.TryDecode(read.Events[^1].Cursor, out var last) ? last
+        read.Events.Count == take ? new FeedCursor(read.Events[^1].CommitPosition, read.Events[^1].DistinctId)
         : read.Events.Count < take && read.Head is { } head && head + 1 > after.CommitPosition ? FeedCursor.PastCommit(head)
         : after;
 }
