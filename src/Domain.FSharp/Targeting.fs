@@ -96,11 +96,13 @@ module Ledger =
     /// start unknown): what to send, and the rows to store.
     [<CompiledName("Plan")>]
     let plan (policy: Policy, ledger: IReadOnlyList<LedgerEntry>, changes: IReadOnlyList<Change>) : Plan =
-        let stays = Dictionary<struct (string * string), Stay>()
+        // Sized for the run at once: grown step by step, a step of thousands of changes allocated each table
+        // several times over, the largest on the large object heap (docs/performance.md).
+        let stays = Dictionary<struct (string * string), Stay>(max ledger.Count changes.Count)
         for e in ledger do
             stays[struct (e.CohortId, e.DistinctId)] <- e.Stay
-        let touched = HashSet<struct (string * string)>()
-        let order = List<struct (string * string)>()
+        let touched = HashSet<struct (string * string)>(changes.Count)
+        let order = List<struct (string * string)>(changes.Count)
         let send =
             [| for c in changes do
                    let key = struct (c.CohortId, c.DistinctId)

@@ -134,7 +134,7 @@ public sealed class BatchForming(
         LedgerStore.Read ledger;
         Plan plan;
         Task? writing = null;
-        var batches = new List<FormedBatch>();
+        using var batches = new FormedBatches();
         var formed = 0;
         try
         {
@@ -226,7 +226,17 @@ public sealed class BatchForming(
 
     static readonly TimeSpan PagesFlowing = TimeSpan.FromMilliseconds(250);
 
-    sealed record FormedBatch(IReadOnlyList<FeedEvent> Changes, byte[] Body);
+    sealed record FormedBatch(IReadOnlyList<FeedEvent> Changes, BodyBuffer Body);
+
+    /// <summary>A step's batches, whose bodies go back to the pool once they are stored (or the step failed).</summary>
+    sealed class FormedBatches : List<FormedBatch>, IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var b in this)
+                b.Body.Dispose();
+        }
+    }
 
     static int Compare(FeedPosition a, FeedPosition b) => ((IComparable)a).CompareTo(b);
 
@@ -273,7 +283,7 @@ public sealed class BatchForming(
             await copy.WriteAsync(d.destination_id, NpgsqlDbType.Uuid, ct);
             await copy.WriteAsync(number++, NpgsqlDbType.Bigint, ct);
             await copy.WriteAsync($"msg_{Guid.NewGuid():N}", NpgsqlDbType.Text, ct);
-            await copy.WriteAsync(b.Body, NpgsqlDbType.Bytea, ct);
+            await copy.WriteAsync(b.Body.Memory, NpgsqlDbType.Bytea, ct);
             await copy.WriteAsync(b.Changes.Count, NpgsqlDbType.Integer, ct);
             await copy.WriteAsync(first.CommitPosition, NpgsqlDbType.Bigint, ct);
             await copy.WriteAsync(first.DistinctId, NpgsqlDbType.Text, ct);

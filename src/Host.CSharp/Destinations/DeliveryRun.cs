@@ -1,3 +1,4 @@
+using System.Data;
 using Dapper;
 using Npgsql;
 
@@ -39,21 +40,7 @@ public sealed class DeliveryRun : IAsyncDisposable
     public async Task<Outcome> AttemptAsync(CancellationToken ct)
     {
         tx ??= await connection.BeginTransactionAsync(ct);
-        // The oldest waiting batch is found without skipping locked rows, then locked skipping them: a batch under
-        // way elsewhere ends this run rather than letting a younger one overtake it.
-        var c = await connection.QuerySingleOrDefaultAsync<ClaimedBatch>(
-            """
-            SELECT b.batch, d.kind, b.webhook_id, b.body, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until,
-                   d.mixpanel_region, d.mixpanel_username, d.mixpanel_secret, d.mixpanel_project_id
-            FROM delivery_batch b
-            JOIN destination d ON d.destination_id = b.destination_id
-            WHERE b.destination_id = @destinationId
-              AND b.batch = (SELECT min(o.batch) FROM delivery_batch o WHERE o.destination_id = @destinationId AND o.state = 'pending')
-              AND b.state = 'pending' AND b.next_attempt_at <= clock_timestamp()
-              AND d.enabled AND d.state = 'active'
-            FOR UPDATE OF b SKIP LOCKED
-            """,
-            new { destinationId }, tx);
+        var (c, body) = await ClaimAsync(ct);
         if (c is null)
         {
             await CommitAsync(ct);
@@ -62,7 +49,9 @@ public sealed class DeliveryRun : IAsyncDisposable
 
         var kind = kinds.For(c.kind);
         var started = DateTime.UtcNow;
-        var answer = await kind.AttemptAsync(c, ct);
+        DeliveryAnswer answer;
+        using (body)
+            answer = await kind.AttemptAsync(c, ct);
         metrics.Attempted(answer.Outcome);
         await RecordAsync(c, kind, answer, started, ct);
         if (uncommitted++ == 0)
@@ -70,6 +59,54 @@ public sealed class DeliveryRun : IAsyncDisposable
         if (!answer.Done || uncommitted >= GroupSize || DateTime.UtcNow - firstUncommittedAt >= GroupTime)
             await CommitAsync(ct);
         return answer.Done ? Outcome.Delivered : Outcome.NotDelivered;
+    }
+
+    /// <summary>
+    /// Locks the destination's oldest waiting batch, if it is due and not under way on another host, and reads it, its
+    /// body last and streamed into a pooled buffer: read as an array, a body was allocated twice per attempt, in the
+    /// row Npgsql buffers and in the array, both on the large object heap.
+    /// </summary>
+    async Task<(ClaimedBatch? Batch, BodyBuffer? Body)> ClaimAsync(CancellationToken ct)
+    {
+        // The oldest waiting batch is found without skipping locked rows, then locked skipping them: a batch under
+        // way elsewhere ends this run rather than letting a younger one overtake it.
+        await using var claim = new NpgsqlCommand(
+            """
+            SELECT b.batch, d.kind, b.webhook_id, b.attempts, b.schedule_step, d.url, d.secret, d.previous_secret, d.previous_secret_until,
+                   d.mixpanel_region, d.mixpanel_username, d.mixpanel_secret, d.mixpanel_project_id, octet_length(b.body), b.body
+            FROM delivery_batch b
+            JOIN destination d ON d.destination_id = b.destination_id
+            WHERE b.destination_id = @destinationId
+              AND b.batch = (SELECT min(o.batch) FROM delivery_batch o WHERE o.destination_id = @destinationId AND o.state = 'pending')
+              AND b.state = 'pending' AND b.next_attempt_at <= clock_timestamp()
+              AND d.enabled AND d.state = 'active'
+            FOR UPDATE OF b SKIP LOCKED
+            """, connection, tx);
+        claim.Parameters.AddWithValue("destinationId", destinationId);
+        await using var reader = await claim.ExecuteReaderAsync(CommandBehavior.SequentialAccess | CommandBehavior.SingleRow, ct);
+        if (!await reader.ReadAsync(ct))
+            return (null, null);
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        var batch = reader.GetInt64(0);
+        var (kind, webhookId, attempts, step) = (reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4));
+        var (url, secret, previous) = (Text(5), Text(6), Text(7));
+        DateTime? previousUntil = reader.IsDBNull(8) ? null : reader.GetDateTime(8);
+        var (region, username, mixpanelSecret, projectId) = (Text(9), Text(10), Text(11), Text(12));
+        var length = reader.GetInt32(13);
+        var body = BodyBuffer.Rent(length);
+        try
+        {
+            await using (var stream = await reader.GetStreamAsync(14, ct))
+                await stream.ReadExactlyAsync(body.GetMemory(length)[..length], ct);
+            body.Advance(length);
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+        return (new ClaimedBatch(batch, kind, webhookId, body.Memory, attempts, step, url, secret, previous, previousUntil,
+            region, username, mixpanelSecret, projectId), body);
     }
 
     /// <summary>The attempt, then what its answer means for the batch and the destination, in one round trip.</summary>

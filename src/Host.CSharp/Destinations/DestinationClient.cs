@@ -55,10 +55,10 @@ public sealed class DestinationClient : IDisposable
         return http;
     }
 
-    public async Task<DeliveryAnswer> PostAsync(string url, string webhookId, byte[] body, IEnumerable<string> secrets, CancellationToken ct)
+    public async Task<DeliveryAnswer> PostAsync(string url, string webhookId, ReadOnlyMemory<byte> body, IEnumerable<string> secrets, CancellationToken ct)
     {
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var content = new ByteArrayContent(body);
+        var content = new ReadOnlyMemoryContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
         request.Headers.TryAddWithoutValidation("webhook-id", webhookId);

@@ -8,8 +8,11 @@ namespace CohortSync.Host.Destinations;
 /// </summary>
 public interface IDestinationKind
 {
-    /// <summary>The body of a batch of these changes, holding as many of them, from the first, as one request may (at least one).</summary>
-    (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay);
+    /// <summary>
+    /// The body of a batch of these changes, holding as many of them, from the first, as one request may (at least one).
+    /// The caller disposes of it once the batch is stored.
+    /// </summary>
+    (BodyBuffer Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay);
 
     /// <summary>Whether <see cref="ChangesBody"/> always holds every change it is given (no request-size limit).</summary>
     bool BodiesHoldEveryChange { get; }
@@ -28,10 +31,11 @@ public sealed record BatchSource(
 
 /// <summary>
 /// A batch claimed for an attempt, with what its destination's kind needs to send it: a webhook's URL and
-/// signing secrets, or a mixpanel destination's region and credentials.
+/// signing secrets, or a mixpanel destination's region and credentials. The body is the claim's to return to the
+/// pool once the attempt has ended.
 /// </summary>
 public sealed record ClaimedBatch(
-    long batch, string kind, string webhook_id, byte[] body, int attempts, int schedule_step, string? url, string? secret, string? previous_secret,
+    long batch, string kind, string webhook_id, ReadOnlyMemory<byte> body, int attempts, int schedule_step, string? url, string? secret, string? previous_secret,
     DateTime? previous_secret_until, string? mixpanel_region, string? mixpanel_username, string? mixpanel_secret, string? mixpanel_project_id)
 {
     // A record would print its secrets.

@@ -31,7 +31,7 @@ public sealed class MixpanelImportClient : IDisposable
         options.Value.Mixpanel.ImportUrl(region) + "?strict=1"
         + (serviceAccountUsername is null ? "" : "&project_id=" + Uri.EscapeDataString(importProjectId ?? ""));
 
-    public async Task<DeliveryAnswer> PostAsync(string url, string? serviceAccountUsername, string secret, byte[] body, CancellationToken ct)
+    public async Task<DeliveryAnswer> PostAsync(string url, string? serviceAccountUsername, string secret, ReadOnlyMemory<byte> body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = Gzipped(body) };
         // The project token is the Basic user with an empty password; a service account is user and secret.
@@ -87,11 +87,11 @@ public sealed class MixpanelImportClient : IDisposable
 
     static string Short(string text) => text.Length <= MaxErrorLength ? text : text[..MaxErrorLength] + "…";
 
-    static ByteArrayContent Gzipped(byte[] body)
+    static ByteArrayContent Gzipped(ReadOnlyMemory<byte> body)
     {
         using var buffer = new MemoryStream();
         using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
-            gzip.Write(body);
+            gzip.Write(body.Span);
         var content = new ByteArrayContent(buffer.ToArray());
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         content.Headers.ContentEncoding.Add("gzip");

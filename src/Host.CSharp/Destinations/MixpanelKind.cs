@@ -10,9 +10,12 @@ namespace CohortSync.Host.Destinations;
 /// </summary>
 public sealed class MixpanelKind(MixpanelImportClient client) : IDestinationKind
 {
-    public (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay) =>
-        MixpanelEvents.Body([.. send.Select(e => MixpanelEvents.ForChange(
+    public (BodyBuffer Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<FeedEvent> send, bool replay)
+    {
+        var (body, count) = MixpanelEvents.Body([.. send.Select(e => MixpanelEvents.ForChange(
             source.DestinationId, e, e.Position(), source.CohortNames.GetValueOrDefault(e.CohortId), source.EventNames!, source.PropertiesJson!))]);
+        return (BodyBuffer.Of(body), count);
+    }
 
     /// <summary>A request holds at most 2 MB of events: a batch ends early where the next event would not fit.</summary>
     public bool BodiesHoldEveryChange => false;

@@ -24,6 +24,6 @@ public static class SigningSecret
     }
 
     /// <summary>The <c>webhook-signature</c> header: one signature per secret that signs now, space-separated.</summary>
-    public static string Header(IEnumerable<string> secrets, string webhookId, long timestamp, byte[] body) =>
-        string.Join(' ', secrets.Select(s => Sign(s, webhookId, timestamp, body)));
+    public static string Header(IEnumerable<string> secrets, string webhookId, long timestamp, ReadOnlyMemory<byte> body) =>
+        string.Join(' ', secrets.Select(s => Sign(s, webhookId, timestamp, body.Span)));
 }

@@ -7,12 +7,25 @@ namespace CohortSync.Host.Destinations;
 /// <summary>A webhook destination: signed JSON batches of changes, retried on Standard Webhooks' schedule.</summary>
 public sealed class WebhookKind(DestinationClient client, IOptions<DestinationOptions> options) : IDestinationKind
 {
-    public (byte[] Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<Feed.FeedEvent> send, bool replay) =>
-        (JsonSerializer.SerializeToUtf8Bytes(
-            new DeliveryBody(DeliveryBody.ChangesType, replay, [.. send.Select(e => new DeliveredChange(
-                e.Cursor, e.ProjectId, new DeliveredCohort(e.CohortId, source.CohortNames.GetValueOrDefault(e.CohortId)),
-                new DeliveredUser(e.DistinctId, source.Profiles.GetValueOrDefault(e.DistinctId)), e.Kind, e.SessionId, e.RecordedAt))]),
-            JsonSerializerOptions.Web), send.Count);
+    public (BodyBuffer Body, int Count) ChangesBody(BatchSource source, IReadOnlyList<Feed.FeedEvent> send, bool replay)
+    {
+        var body = BodyBuffer.Rent();
+        try
+        {
+            using var writer = new Utf8JsonWriter(body);
+            JsonSerializer.Serialize(writer,
+                new DeliveryBody(DeliveryBody.ChangesType, replay, [.. send.Select(e => new DeliveredChange(
+                    e.Cursor, e.ProjectId, new DeliveredCohort(e.CohortId, source.CohortNames.GetValueOrDefault(e.CohortId)),
+                    new DeliveredUser(e.DistinctId, source.Profiles.GetValueOrDefault(e.DistinctId)), e.Kind, e.SessionId, e.RecordedAt))]),
+                JsonSerializerOptions.Web);
+            return (body, send.Count);
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+    }
 
     public bool BodiesHoldEveryChange => true;
 
